@@ -1,0 +1,152 @@
+//! Command line and environment configuration. The doc comments here are the `--help` text.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand};
+
+/// vaultql: a GraphQL gateway over the Qualpay Customer Vault API, with an embedded vault.
+#[derive(Debug, Parser)]
+#[command(name = "vaultql", version, about)]
+pub struct Cli {
+    /// Log as JSON lines instead of human-readable text. `RUST_LOG` sets the level.
+    #[arg(long, global = true, env = "VAULTQL_LOG_JSON")]
+    pub log_json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Customer Vault service alone: Qualpay's vault REST API under /platform.
+    Sandbox(VaultArgs),
+}
+
+/// Settings of the Customer Vault service.
+#[derive(Debug, Clone, Args)]
+pub struct VaultArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "VAULTQL_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+
+    /// Directory for the database file and the master key file (created if missing).
+    #[arg(long, env = "VAULTQL_DATA_DIR", default_value = "./vaultql-data")]
+    pub data_dir: PathBuf,
+
+    /// Full database URL, overriding the file in --data-dir (for example `sqlite::memory:`).
+    #[arg(long, env = "VAULTQL_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// An API key and the merchant it belongs to: `KEY:MERCHANT_ID`, or
+    /// `KEY:MERCHANT_ID:OTHER_ID,OTHER_ID` for a key that may also act for other merchants
+    /// (through `merchant_id`). Repeatable; in the environment, separate keys with `;`.
+    /// With no key at all, a development key is made, kept in --data-dir and printed at start.
+    #[arg(long = "api-key", env = "VAULTQL_API_KEYS", value_delimiter = ';')]
+    pub api_keys: Vec<ApiKeySpec>,
+
+    /// Master key (base64 of 32 bytes) that encrypts the data keys. Prefer the environment
+    /// variable: a flag shows in the process list. Without it, a key file `master.key` is
+    /// created in --data-dir with mode 0600 on first start.
+    #[arg(long, env = "VAULTQL_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+
+    /// Largest accepted request body, in bytes; larger ones get 413.
+    #[arg(long, env = "VAULTQL_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl VaultArgs {
+    /// Defaults for the given data directory, as the command line would give them.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            api_keys: Vec::new(),
+            master_key: None,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// One API key with its merchant, parsed from `KEY:MERCHANT_ID[:OTHER_ID,...]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeySpec {
+    pub key: String,
+    pub merchant_id: i64,
+    /// Other merchants this key may act for by passing their `merchant_id`.
+    pub acts_for: Vec<i64>,
+}
+
+impl fmt::Debug for ApiKeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeySpec")
+            .field("key", &"[REDACTED]")
+            .field("merchant_id", &self.merchant_id)
+            .field("acts_for", &self.acts_for)
+            .finish()
+    }
+}
+
+impl FromStr for ApiKeySpec {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let mut parts = spec.trim().splitn(3, ':');
+        let key = parts.next().unwrap_or_default();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_graphic() && c != ':') {
+            return Err("an API key must be printable ASCII without spaces or ':'".into());
+        }
+        let merchant_id = parts
+            .next()
+            .and_then(|m| m.parse::<i64>().ok())
+            .filter(|m| *m > 0)
+            .ok_or("expected KEY:MERCHANT_ID with a positive merchant id")?;
+        let acts_for = match parts.next() {
+            None | Some("") => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|m| m.trim().parse::<i64>().ok().filter(|m| *m > 0))
+                .collect::<Option<Vec<_>>>()
+                .ok_or("other merchant ids must be positive integers separated by ','")?,
+        };
+        Ok(Self {
+            key: key.to_owned(),
+            merchant_id,
+            acts_for,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_specs_parse_with_and_without_other_merchants() {
+        let spec: ApiKeySpec = "abc:1001".parse().unwrap();
+        assert_eq!((spec.key.as_str(), spec.merchant_id), ("abc", 1001));
+        assert!(spec.acts_for.is_empty());
+        let spec: ApiKeySpec = "abc:1001:2002,3003".parse().unwrap();
+        assert_eq!(spec.acts_for, vec![2002, 3003]);
+        assert!("abc".parse::<ApiKeySpec>().is_err());
+        assert!("abc:0".parse::<ApiKeySpec>().is_err());
+        assert!(":12".parse::<ApiKeySpec>().is_err());
+        assert!("abc:1:x".parse::<ApiKeySpec>().is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let spec: ApiKeySpec = "supersecret:1001".parse().unwrap();
+        assert!(!format!("{spec:?}").contains("supersecret"));
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

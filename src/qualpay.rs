@@ -1,0 +1,12 @@
+//! Qualpay's wire format: the response envelope and the request and response bodies, with the
+//! field names and JSON types of Qualpay's OpenAPI spec.
+//!
+//! The vault serves these shapes and the upstream client reads them, so both sides agree on one
+//! definition. Optional values that are not set are left out rather than sent as `null`; arrays
+//! are always present.
+
+mod envelope;
+mod vault;
+
+pub use envelope::{ApiResponse, ListResponse, SUCCESS_MESSAGE};
+pub use vault::*;

@@ -1,0 +1,127 @@
+//! The Customer Vault service: Qualpay's Customer Vault REST API, storing card data the way a
+//! PCI DSS service provider must (encrypted, never a CVV, numbers shown only masked).
+//!
+//! - [`routes`] maps the REST paths to [`service`] calls; [`extract`] and [`auth`] turn
+//!   requests into typed input, [`error`] turns failures into Qualpay's envelope.
+//! - [`service`] validates ([`validate`], [`domain`]), verifies ([`processor`]), encrypts
+//!   ([`crypto`]) and stores ([`store`]); [`wire`] shapes rows for responses.
+//! - [`filter`] parses the browse `filter` grammar.
+
+pub mod auth;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod filter;
+pub mod processor;
+mod routes;
+pub mod service;
+pub mod store;
+mod validate;
+mod wire;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+
+use crate::config::{ApiKeySpec, VaultArgs};
+use crate::vault::auth::{ApiKeys, HasApiKeys};
+use crate::vault::crypto::{MasterKey, random_alphanumeric};
+use crate::vault::service::VaultService;
+use crate::vault::store::{SqliteStore, VaultStore};
+
+pub use error::VaultError;
+
+/// The merchant id of the development key made when no key is configured.
+pub const DEV_MERCHANT_ID: i64 = 210_000_000_001;
+const DEV_KEY_FILE: &str = "dev-api-key";
+const DATABASE_FILE: &str = "vault.db";
+
+/// What every vault handler gets.
+#[derive(Clone)]
+pub struct VaultState {
+    pub service: Arc<VaultService>,
+    pub keys: ApiKeys,
+}
+
+impl HasApiKeys for VaultState {
+    fn api_keys(&self) -> &ApiKeys {
+        &self.keys
+    }
+}
+
+/// Opens the database and the keys and returns the vault's routes (under `/platform`).
+/// `extra_keys` are keys the caller adds (the gateway's own key when the vault is embedded).
+pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result<Router> {
+    create_private_dir(&args.data_dir)?;
+    let master = match &args.master_key {
+        Some(encoded) => MasterKey::from_base64(encoded)?,
+        None => MasterKey::load_or_create(&args.data_dir)?,
+    };
+    let store: Arc<dyn VaultStore> = Arc::new(
+        match &args.database_url {
+            Some(url) => SqliteStore::open_url(url).await,
+            None => SqliteStore::open_file(&args.data_dir.join(DATABASE_FILE)).await,
+        }
+        .context("could not open the vault database")?,
+    );
+    let service = VaultService::open(store, &master).await?;
+    let mut specs: Vec<ApiKeySpec> = args.api_keys.iter().chain(extra_keys).cloned().collect();
+    if specs.is_empty() {
+        specs.push(dev_key(&args.data_dir)?);
+    }
+    let state = VaultState {
+        service: Arc::new(service),
+        keys: ApiKeys::new(&specs),
+    };
+    Ok(routes::router().with_state(state))
+}
+
+/// The development key, kept in the data directory so it survives restarts, and printed to the
+/// terminal (not the log) at every start.
+fn dev_key(data_dir: &Path) -> anyhow::Result<ApiKeySpec> {
+    let path = data_dir.join(DEV_KEY_FILE);
+    let key = match std::fs::read_to_string(&path) {
+        Ok(key) if !key.trim().is_empty() => key.trim().to_owned(),
+        _ => {
+            let key = random_alphanumeric(32);
+            write_private_file(&path, key.as_bytes())?;
+            key
+        }
+    };
+    eprintln!(
+        "vaultql: no API key configured. Development key, FOR DEVELOPMENT ONLY: {key} \
+         (merchant {DEV_MERCHANT_ID}). Try: curl -u {key}: http://<listen>/platform/vault/customer"
+    );
+    Ok(ApiKeySpec {
+        key,
+        merchant_id: DEV_MERCHANT_ID,
+        acts_for: Vec::new(),
+    })
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("could not create the data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+fn write_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("could not write {}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Request extractors that turn every malformed input into the vault's own error envelope.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::vault::error::VaultError;
+
+/// A JSON body. Unlike `axum::Json` it ignores the content type (Qualpay clients always send
+/// JSON), answers malformed JSON and wrong types with a 400 naming the field, and never echoes
+/// the offending value (it could be a card number).
+pub struct JsonBody<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = VaultError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map(|limit| limit.0)
+            .unwrap_or_default();
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                VaultError::PayloadTooLarge(limit)
+            } else {
+                VaultError::invalid("request body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// The configured body limit, put in the request extensions so error messages can quote it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, VaultError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(VaultError::invalid("request body must be a JSON object"));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let problem = describe(&inner);
+        if path.is_empty() || path == "." {
+            VaultError::invalid(format!("request body: {problem}"))
+        } else {
+            VaultError::invalid(format!("{path}: {problem}"))
+        }
+    })
+}
+
+/// Says what is wrong without quoting the value: serde's messages quote it
+/// (``invalid type: integer `4111111111111111`, expected a string``).
+fn describe(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Syntax | Category::Eof => format!(
+            "malformed JSON at line {} column {}",
+            error.line(),
+            error.column()
+        ),
+        Category::Io => "could not be read".to_owned(),
+        Category::Data => {
+            let message = error.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            if let Some(field) = message.strip_prefix("missing field ") {
+                return format!("missing required field {field}");
+            }
+            match message.find(", expected") {
+                Some(at) => {
+                    let kind = message[..at].split(':').next().unwrap_or("invalid value");
+                    format!("{kind}{}", &message[at..])
+                }
+                None => "has an invalid value".to_owned(),
+            }
+        }
+    }
+}
+
+/// The query string as ordered name/value pairs; `filter` may repeat.
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = VaultError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        Ok(QueryPairs(
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+        ))
+    }
+}
+
+impl QueryPairs {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// An optional integer parameter, with a 400 naming it when it isn't one.
+    pub fn integer(&self, name: &str) -> Result<Option<i64>, VaultError> {
+        self.get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| VaultError::invalid(format!("{name}: must be an integer")))
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: Option<String>,
+        card: Option<Card>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Card {
+        number: String,
+    }
+
+    fn message(body: &str) -> String {
+        parse_json::<Body>(body.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn wrong_types_name_the_field_and_never_quote_the_value() {
+        let text = message(r#"{"card":{"number":4111111111111111}}"#);
+        assert!(text.contains("card.number"), "{text}");
+        assert!(text.contains("expected a string"), "{text}");
+        assert!(!text.contains("4111111111111111"), "{text}");
+        let text = message(r#"{"name":"4111111111111111x","card":{"number":false}}"#);
+        assert!(!text.contains("4111111111111111"), "{text}");
+    }
+
+    #[test]
+    fn malformed_json_says_where() {
+        assert!(message("{\"name\": ").contains("malformed JSON"));
+        assert!(message("").contains("JSON object"));
+        assert!(message("[]").contains("request body"));
+    }
+}

@@ -1,0 +1,602 @@
+//! The vault's operations: validate a request, verify and encrypt card numbers, then hand the
+//! store one transaction. Handlers call these; nothing here knows about HTTP.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+
+use crate::qualpay::{
+    AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, CustomerFields,
+    UpdateBillingCardRequest, UpdateCustomerRequest, UpdateShippingAddressRequest,
+};
+use crate::vault::crypto::{
+    KeyPurpose, KeyRing, MasterKey, new_wrapped_key, number_aad, random_alphanumeric,
+};
+use crate::vault::domain::ach::{AccountNumber, AccountType, RoutingNumber};
+use crate::vault::domain::card::{CardBrand, CardError, CardNumber, Cvv, ExpDate};
+use crate::vault::error::VaultError;
+use crate::vault::processor::{self, Outcome};
+use crate::vault::store::{
+    BrowseQuery, CardKind, CardPatch, CustomerKey, CustomerRecord, NewCard, NewShippingAddress,
+    Page, VaultStore,
+};
+use crate::vault::validate::{self, Problems};
+
+/// Length of a generated `customer_id`.
+const GENERATED_CUSTOMER_ID_LEN: usize = 20;
+
+pub struct VaultService {
+    store: Arc<dyn VaultStore>,
+    keys: KeyRing,
+}
+
+/// A payment method that passed validation, before verification and encryption.
+enum ValidMethod {
+    Card {
+        number: CardNumber,
+        exp: ExpDate,
+        cvv: Option<Cvv>,
+    },
+    Ach {
+        account: AccountNumber,
+        routing: RoutingNumber,
+        account_type: AccountType,
+    },
+}
+
+impl VaultService {
+    /// Loads the key ring, creating the data and fingerprint keys on first start.
+    pub async fn open(store: Arc<dyn VaultStore>, master: &MasterKey) -> anyhow::Result<Self> {
+        let mut keys = store.keys().await?;
+        for purpose in [KeyPurpose::Data, KeyPurpose::Fingerprint] {
+            if !keys.iter().any(|k| k.purpose == purpose) {
+                store
+                    .insert_key(purpose, &new_wrapped_key(master, purpose))
+                    .await?;
+            }
+        }
+        if keys.len() < 2 {
+            keys = store.keys().await?;
+        }
+        let keys = KeyRing::unwrap(master, &keys)?;
+        Ok(Self { store, keys })
+    }
+
+    pub async fn add_customer(
+        &self,
+        merchant_id: i64,
+        request: AddCustomerRequest,
+    ) -> Result<CustomerRecord, VaultError> {
+        let mut problems = Problems::default();
+        let customer_id = match (
+            request.customer_id.as_deref().filter(|id| !id.is_empty()),
+            request.auto_generate_customer_id.unwrap_or(false),
+        ) {
+            (Some(_), true) => {
+                problems.push("customer_id: leave it out when auto_generate_customer_id is true");
+                String::new()
+            }
+            (Some(id), false) => {
+                validate::customer_id(&mut problems, id);
+                id.to_owned()
+            }
+            (None, true) => random_alphanumeric(GENERATED_CUSTOMER_ID_LEN),
+            (None, false) => {
+                problems.push("customer_id: is required unless auto_generate_customer_id is true");
+                String::new()
+            }
+        };
+        validate::customer_fields(&mut problems, &request.fields);
+        validate::customer_names(&mut problems, &request.fields);
+        let key = CustomerKey {
+            merchant_id,
+            customer_id: &customer_id,
+        };
+        let (cards, addresses) = self.children(
+            key,
+            &mut problems,
+            request.billing_cards.unwrap_or_default(),
+            request.shipping_addresses.unwrap_or_default(),
+            true,
+        )?;
+        Ok(self
+            .store
+            .create_customer(key, &request.fields, &cards, &addresses)
+            .await?)
+    }
+
+    pub async fn customer(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        Ok(self.store.customer(key).await?)
+    }
+
+    pub async fn browse_customers(
+        &self,
+        merchant_id: i64,
+        query: &BrowseQuery,
+    ) -> Result<Page<CustomerRecord>, VaultError> {
+        Ok(self.store.browse_customers(merchant_id, query).await?)
+    }
+
+    pub async fn update_customer(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        request: UpdateCustomerRequest,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        let mut problems = Problems::default();
+        validate::customer_fields(&mut problems, &request.fields);
+        let current = self.store.customer(key).await?.customer;
+        // The names rule holds for the customer as it will be after the update.
+        let after = CustomerFields {
+            customer_first_name: request
+                .fields
+                .customer_first_name
+                .clone()
+                .or(current.first_name),
+            customer_last_name: request
+                .fields
+                .customer_last_name
+                .clone()
+                .or(current.last_name),
+            customer_firm_name: request
+                .fields
+                .customer_firm_name
+                .clone()
+                .or(current.firm_name),
+            ..CustomerFields::default()
+        };
+        validate::customer_names(&mut problems, &after);
+        let (cards, addresses) = self.children(
+            key,
+            &mut problems,
+            request.billing_cards.unwrap_or_default(),
+            request.shipping_addresses.unwrap_or_default(),
+            true,
+        )?;
+        Ok(self
+            .store
+            .update_customer(key, &request.fields, &cards, &addresses)
+            .await?)
+    }
+
+    pub async fn delete_customer(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+    ) -> Result<(), VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        Ok(self.store.delete_customer(key).await?)
+    }
+
+    pub async fn add_card(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        request: AddBillingCardRequest,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        let mut problems = Problems::default();
+        let (cards, _) = self.children(key, &mut problems, vec![request], Vec::new(), false)?;
+        Ok(self
+            .store
+            .update_customer(key, &CustomerFields::default(), &cards, &[])
+            .await?)
+    }
+
+    pub async fn update_card(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        request: UpdateBillingCardRequest,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        let card = self.store.card(key, &request.card_id).await?;
+        let brand = card.card_type.as_deref().and_then(CardBrand::from_code);
+        let mut problems = Problems::default();
+        validate::billing_fields(&mut problems, &request.billing);
+        let exp_date = match request.exp_date.as_deref() {
+            Some(_) if card.kind == CardKind::Ach.as_str() => {
+                problems.push("exp_date: an ACH account has no expiry date");
+                None
+            }
+            Some(text) => check_exp_date(&mut problems, text, today()),
+            None => None,
+        };
+        let cvv = request.cvv2.as_ref().and_then(|cvv| {
+            Cvv::parse(cvv.expose(), brand)
+                .map_err(|e| problems.push(e))
+                .ok()
+        });
+        if !problems.is_empty() {
+            return Err(VaultError::Validation(problems.messages));
+        }
+        let mut verified_at = None;
+        if request.verify == Some(true) {
+            if card.kind == CardKind::Card.as_str() {
+                let aad = number_aad(merchant_id, customer_id, &card.card_id);
+                let sealed = crate::vault::crypto::Sealed {
+                    key_id: card.key_id,
+                    blob: card.ciphertext.clone(),
+                };
+                self.store
+                    .audit_decryption(merchant_id, &card.card_id, "verify")
+                    .await?;
+                let number = self.keys.open(&sealed, &aad)?;
+                outcome_to_result(processor::verify(
+                    number.expose(),
+                    cvv.as_ref().map(Cvv::expose),
+                ))?;
+            }
+            verified_at = Some(Utc::now());
+        }
+        let patch = CardPatch {
+            exp_date: exp_date.map(ExpDate::to_mmyy),
+            billing: request.billing,
+            primary: request.primary == Some(true),
+            verified_at,
+        };
+        Ok(self
+            .store
+            .update_card(key, &request.card_id, &patch)
+            .await?)
+    }
+
+    pub async fn delete_card(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        card_id: &str,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        Ok(self.store.delete_card(key, card_id).await?)
+    }
+
+    pub async fn set_primary_card(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        card_id: &str,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        Ok(self.store.set_primary_card(key, card_id).await?)
+    }
+
+    pub async fn add_shipping_address(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        request: AddShippingAddressRequest,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        let mut problems = Problems::default();
+        let (_, addresses) = self.children(key, &mut problems, Vec::new(), vec![request], false)?;
+        Ok(self
+            .store
+            .update_customer(key, &CustomerFields::default(), &[], &addresses)
+            .await?)
+    }
+
+    pub async fn update_shipping_address(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        request: UpdateShippingAddressRequest,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        let mut problems = Problems::default();
+        validate::shipping_fields(&mut problems, &request.fields);
+        for (field, value) in [
+            ("shipping_first_name", &request.fields.shipping_first_name),
+            ("shipping_last_name", &request.fields.shipping_last_name),
+        ] {
+            problems.required(field, value);
+        }
+        if !problems.is_empty() {
+            return Err(VaultError::Validation(problems.messages));
+        }
+        Ok(self
+            .store
+            .update_shipping_address(
+                key,
+                request.shipping_id,
+                &request.fields,
+                request.primary == Some(true),
+            )
+            .await?)
+    }
+
+    pub async fn delete_shipping_address(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        shipping_id: i64,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        Ok(self.store.delete_shipping_address(key, shipping_id).await?)
+    }
+
+    pub async fn set_primary_shipping_address(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        shipping_id: i64,
+    ) -> Result<CustomerRecord, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        Ok(self
+            .store
+            .set_primary_shipping_address(key, shipping_id)
+            .await?)
+    }
+
+    /// Validates, verifies and encrypts the cards and addresses of one request. Nothing is
+    /// stored unless every one of them is valid. With `lists`, messages name the element
+    /// (`billing_cards[1].exp_date`), as the request held arrays.
+    fn children(
+        &self,
+        key: CustomerKey<'_>,
+        problems: &mut Problems,
+        cards: Vec<AddBillingCardRequest>,
+        addresses: Vec<AddShippingAddressRequest>,
+        lists: bool,
+    ) -> Result<(Vec<NewCard>, Vec<NewShippingAddress>), VaultError> {
+        let today = today();
+        let mut valid = Vec::with_capacity(cards.len());
+        for (i, card) in cards.into_iter().enumerate() {
+            let mut card_problems = nested(lists, "billing_cards", i);
+            let method = check_method(&mut card_problems, &card, today);
+            problems.absorb(card_problems);
+            valid.push((method, card));
+        }
+        let mut new_addresses = Vec::with_capacity(addresses.len());
+        for (i, address) in addresses.into_iter().enumerate() {
+            let mut address_problems = nested(lists, "shipping_addresses", i);
+            validate::shipping_fields(&mut address_problems, &address.fields);
+            address_problems.required("shipping_first_name", &address.fields.shipping_first_name);
+            address_problems.required("shipping_last_name", &address.fields.shipping_last_name);
+            problems.absorb(address_problems);
+            new_addresses.push(NewShippingAddress {
+                fields: address.fields,
+                primary: address.primary == Some(true),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(VaultError::Validation(std::mem::take(
+                &mut problems.messages,
+            )));
+        }
+        let cards = valid
+            .into_iter()
+            .filter_map(|(method, request)| method.map(|m| (m, request)))
+            .map(|(method, request)| self.seal(key, method, request))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((cards, new_addresses))
+    }
+
+    /// Verifies (when asked) and encrypts one payment method. The CVV is dropped here.
+    fn seal(
+        &self,
+        key: CustomerKey<'_>,
+        method: ValidMethod,
+        request: AddBillingCardRequest,
+    ) -> Result<NewCard, VaultError> {
+        let card_id = random_alphanumeric(32);
+        let aad = number_aad(key.merchant_id, key.customer_id, &card_id);
+        let verify = request.verify == Some(true);
+        let primary = request.primary == Some(true);
+        let card = match method {
+            ValidMethod::Card { number, exp, cvv } => {
+                if verify {
+                    outcome_to_result(processor::verify(
+                        number.expose(),
+                        cvv.as_ref().map(Cvv::expose),
+                    ))?;
+                }
+                NewCard {
+                    kind: CardKind::Card,
+                    card_type: Some(number.brand().code().to_owned()),
+                    type_id: None,
+                    tr_number: None,
+                    masked_number: number.masked(),
+                    fingerprint: self.keys.fingerprint(key.merchant_id, number.expose()),
+                    sealed: self.keys.seal(number.expose().as_bytes(), &aad),
+                    exp_date: Some(exp.to_mmyy()),
+                    card_id,
+                    billing: request.billing,
+                    primary,
+                    verified_at: verify.then(Utc::now),
+                }
+            }
+            ValidMethod::Ach {
+                account,
+                routing,
+                account_type,
+            } => {
+                let fingerprint_input = format!("{}:{}", routing.as_str(), account.expose());
+                NewCard {
+                    kind: CardKind::Ach,
+                    card_type: None,
+                    type_id: Some(account_type.code().to_owned()),
+                    tr_number: Some(routing.as_str().to_owned()),
+                    masked_number: account.masked(),
+                    fingerprint: self.keys.fingerprint(key.merchant_id, &fingerprint_input),
+                    sealed: self.keys.seal(account.expose().as_bytes(), &aad),
+                    exp_date: None,
+                    card_id,
+                    billing: request.billing,
+                    primary,
+                    verified_at: verify.then(Utc::now),
+                }
+            }
+        };
+        Ok(card)
+    }
+}
+
+fn nested(indexed: bool, list: &str, index: usize) -> Problems {
+    if indexed {
+        Problems::nested(format!("{list}[{index}]."))
+    } else {
+        Problems::default()
+    }
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn check_exp_date(problems: &mut Problems, text: &str, today: NaiveDate) -> Option<ExpDate> {
+    match ExpDate::parse(text) {
+        Ok(exp) if exp.is_expired(today) => {
+            problems.push(CardError::Expired);
+            None
+        }
+        Ok(exp) => Some(exp),
+        Err(error) => {
+            problems.push(error);
+            None
+        }
+    }
+}
+
+/// Checks an `AddBillingCardRequest`: a card, or an ACH account when `tr_number` or
+/// `dda_number` is present.
+fn check_method(
+    problems: &mut Problems,
+    request: &AddBillingCardRequest,
+    today: NaiveDate,
+) -> Option<ValidMethod> {
+    validate::billing_fields(problems, &request.billing);
+    problems.required("billing_zip", &request.billing.billing_zip);
+    if request.tr_number.is_some() || request.dda_number.is_some() {
+        return check_ach(problems, request);
+    }
+    if request.card_number.is_none() && request.card_id.is_some() {
+        problems.push("card_id: this vault cannot add a tokenized card_id; send card_number");
+        return None;
+    }
+    let number = match request
+        .card_number
+        .as_ref()
+        .map(|n| CardNumber::parse(n.expose()))
+    {
+        Some(Ok(number)) => Some(number),
+        Some(Err(error)) => {
+            problems.push(error);
+            None
+        }
+        None => {
+            problems
+                .push("card_number: is required (or tr_number and dda_number for an ACH account)");
+            None
+        }
+    };
+    let exp = match request.exp_date.as_deref() {
+        Some(text) => check_exp_date(problems, text, today),
+        None => {
+            problems.push("exp_date: is required with card_number");
+            None
+        }
+    };
+    let cvv = match &request.cvv2 {
+        Some(cvv) => match Cvv::parse(cvv.expose(), number.as_ref().map(CardNumber::brand)) {
+            Ok(cvv) => Some(cvv),
+            Err(error) => {
+                problems.push(error);
+                None
+            }
+        },
+        None => None,
+    };
+    Some(ValidMethod::Card {
+        number: number?,
+        exp: exp?,
+        cvv,
+    })
+}
+
+fn check_ach(problems: &mut Problems, request: &AddBillingCardRequest) -> Option<ValidMethod> {
+    problems.required("billing_first_name", &request.billing.billing_first_name);
+    problems.required("billing_last_name", &request.billing.billing_last_name);
+    if request.card_number.is_some() {
+        problems.push("card_number: send either card_number or tr_number and dda_number, not both");
+    }
+    let routing = match request.tr_number.as_deref() {
+        Some(text) => RoutingNumber::parse(text)
+            .map_err(|e| problems.push(e))
+            .ok(),
+        None => {
+            problems.push("tr_number: is required with dda_number");
+            None
+        }
+    };
+    let account = match request.dda_number.as_ref() {
+        Some(text) => AccountNumber::parse(text.expose())
+            .map_err(|e| problems.push(e))
+            .ok(),
+        None => {
+            problems.push("dda_number: is required with tr_number");
+            None
+        }
+    };
+    let account_type = match request.type_id.as_deref().filter(|t| !t.is_empty()) {
+        Some(code) => AccountType::parse(code).map_err(|e| problems.push(e)).ok(),
+        None => Some(AccountType::PersonalChecking),
+    };
+    Some(ValidMethod::Ach {
+        account: account?,
+        routing: routing?,
+        account_type: account_type?,
+    })
+}
+
+fn outcome_to_result(outcome: Outcome) -> Result<(), VaultError> {
+    match outcome {
+        Outcome::Approved => Ok(()),
+        Outcome::Declined {
+            response_code,
+            message,
+        } => Err(VaultError::Declined {
+            response_code,
+            message,
+        }),
+    }
+}

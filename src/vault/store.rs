@@ -1,0 +1,249 @@
+//! Storage of customers, cards, shipping addresses, keys and the decryption audit.
+//!
+//! [`VaultStore`] is the interface the service uses; [`SqliteStore`] is the embedded backend. A
+//! PostgreSQL backend implements the same trait. Every method that writes more than one row runs
+//! as one transaction, so a failed request changes nothing and concurrent requests cannot break
+//! the invariants the schema also enforces (unique ids, one primary card, one primary address).
+
+mod rows;
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use rows::{CardRow, CustomerRecord, CustomerRow, ShippingRow};
+pub use sqlite::SqliteStore;
+
+use crate::qualpay::{BillingFields, CustomerFields, ShippingFields};
+use crate::vault::crypto::{KeyPurpose, Sealed, WrappedKey};
+use crate::vault::filter::{Condition, Field, FieldKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("customer_id: no such customer")]
+    CustomerNotFound,
+    #[error("card_id: the customer has no such card")]
+    CardNotFound,
+    #[error("shipping_id: the customer has no such shipping address")]
+    AddressNotFound,
+    #[error("customer_id: a customer with this customer_id already exists")]
+    DuplicateCustomer,
+    #[error("card_number: this card is already stored for the customer")]
+    DuplicateCard,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Which customer a call is about: always scoped by merchant.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerKey<'a> {
+    pub merchant_id: i64,
+    pub customer_id: &'a str,
+}
+
+/// A new card or ACH account, already validated, encrypted and fingerprinted.
+#[derive(Debug, Clone)]
+pub struct NewCard {
+    pub card_id: String,
+    pub kind: CardKind,
+    pub card_type: Option<String>,
+    pub type_id: Option<String>,
+    pub tr_number: Option<String>,
+    pub masked_number: String,
+    pub fingerprint: Vec<u8>,
+    pub sealed: Sealed,
+    pub exp_date: Option<String>,
+    pub billing: BillingFields,
+    pub primary: bool,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardKind {
+    Card,
+    Ach,
+}
+
+impl CardKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Card => "card",
+            Self::Ach => "ach",
+        }
+    }
+}
+
+/// A change to a stored card: fields that are `Some` are set (an empty string clears).
+#[derive(Debug, Clone, Default)]
+pub struct CardPatch {
+    pub exp_date: Option<String>,
+    pub billing: BillingFields,
+    pub primary: bool,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewShippingAddress {
+    pub fields: ShippingFields,
+    pub primary: bool,
+}
+
+/// A page request of a browse: conditions are ANDed.
+#[derive(Debug, Clone)]
+pub struct BrowseQuery {
+    pub conditions: Vec<Condition>,
+    pub order_on: &'static Field,
+    pub descending: bool,
+    pub count: i64,
+    pub page: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total_records: i64,
+}
+
+/// The customer fields browse can filter and sort on, with their columns.
+pub static CUSTOMER_FIELDS: &[Field] = &[
+    Field {
+        name: "customer_id",
+        column: "customer_id",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "rec_id",
+        column: "rec_id",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "node_id",
+        column: "merchant_id",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "customer_first_name",
+        column: "first_name",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "customer_last_name",
+        column: "last_name",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "customer_firm_name",
+        column: "firm_name",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "customer_phone",
+        column: "phone",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "customer_email",
+        column: "email",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "reference_id",
+        column: "reference_id",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "comments",
+        column: "comments",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "developer_id",
+        column: "developer_id",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "db_timestamp",
+        column: "created_at",
+        kind: FieldKind::Text,
+    },
+];
+
+#[async_trait]
+pub trait VaultStore: Send + Sync + 'static {
+    async fn keys(&self) -> Result<Vec<WrappedKey>, StoreError>;
+    /// Stores a key; a second fingerprint key is ignored (the first one stays).
+    async fn insert_key(&self, purpose: KeyPurpose, wrapped: &[u8]) -> Result<(), StoreError>;
+
+    async fn create_customer(
+        &self,
+        key: CustomerKey<'_>,
+        fields: &CustomerFields,
+        cards: &[NewCard],
+        addresses: &[NewShippingAddress],
+    ) -> Result<CustomerRecord, StoreError>;
+    async fn customer(&self, key: CustomerKey<'_>) -> Result<CustomerRecord, StoreError>;
+    async fn browse_customers(
+        &self,
+        merchant_id: i64,
+        query: &BrowseQuery,
+    ) -> Result<Page<CustomerRecord>, StoreError>;
+    /// Sets the fields that are `Some` (an empty string clears) and adds cards and addresses.
+    async fn update_customer(
+        &self,
+        key: CustomerKey<'_>,
+        fields: &CustomerFields,
+        cards: &[NewCard],
+        addresses: &[NewShippingAddress],
+    ) -> Result<CustomerRecord, StoreError>;
+    async fn delete_customer(&self, key: CustomerKey<'_>) -> Result<(), StoreError>;
+
+    async fn card(&self, key: CustomerKey<'_>, card_id: &str) -> Result<CardRow, StoreError>;
+    async fn update_card(
+        &self,
+        key: CustomerKey<'_>,
+        card_id: &str,
+        patch: &CardPatch,
+    ) -> Result<CustomerRecord, StoreError>;
+    async fn delete_card(
+        &self,
+        key: CustomerKey<'_>,
+        card_id: &str,
+    ) -> Result<CustomerRecord, StoreError>;
+    async fn set_primary_card(
+        &self,
+        key: CustomerKey<'_>,
+        card_id: &str,
+    ) -> Result<CustomerRecord, StoreError>;
+    /// Records that a stored number was decrypted, and why (PCI DSS 10.2).
+    async fn audit_decryption(
+        &self,
+        merchant_id: i64,
+        card_id: &str,
+        purpose: &str,
+    ) -> Result<(), StoreError>;
+
+    async fn update_shipping_address(
+        &self,
+        key: CustomerKey<'_>,
+        shipping_id: i64,
+        fields: &ShippingFields,
+        primary: bool,
+    ) -> Result<CustomerRecord, StoreError>;
+    async fn delete_shipping_address(
+        &self,
+        key: CustomerKey<'_>,
+        shipping_id: i64,
+    ) -> Result<CustomerRecord, StoreError>;
+    async fn set_primary_shipping_address(
+        &self,
+        key: CustomerKey<'_>,
+        shipping_id: i64,
+    ) -> Result<CustomerRecord, StoreError>;
+}
+
+/// Timestamps are stored as fixed-width UTC text so that they sort as strings.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}

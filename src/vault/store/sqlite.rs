@@ -1,0 +1,772 @@
+//! The embedded backend: SQLite through sqlx, one database file in WAL mode (or an in-memory
+//! database). Writes open with `BEGIN IMMEDIATE`, taking the write lock before the first read,
+//! so a read-then-write transaction cannot fail to upgrade under concurrent writers.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+
+use super::{
+    BrowseQuery, CardPatch, CardRow, CustomerKey, CustomerRecord, CustomerRow, NewCard,
+    NewShippingAddress, Page, ShippingRow, StoreError, VaultStore, timestamp,
+};
+use crate::qualpay::{BillingFields, CustomerFields, ShippingFields};
+use crate::vault::crypto::{KeyPurpose, WrappedKey};
+use crate::vault::filter::{Condition, Operator, Value};
+
+static MIGRATOR: Migrator = sqlx::migrate!("src/vault/store/migrations");
+
+/// Long enough for a queue of concurrent writers; a write transaction takes milliseconds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` in WAL mode.
+    pub async fn open_file(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
+        Self::open(options, false).await
+    }
+
+    /// Opens a database from a URL such as `sqlite::memory:` or `sqlite:///var/lib/vault.db`.
+    pub async fn open_url(url: &str) -> Result<Self, StoreError> {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let mut options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+        if !in_memory {
+            options = options.journal_mode(SqliteJournalMode::Wal);
+        }
+        Self::open(options, in_memory).await
+    }
+
+    async fn open(options: SqliteConnectOptions, in_memory: bool) -> Result<Self, StoreError> {
+        let options = options.busy_timeout(BUSY_TIMEOUT).foreign_keys(true);
+        // An in-memory database lives and dies with its one connection: keep exactly one, forever.
+        let pool_options = if in_memory {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        };
+        let pool = pool_options
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+#[async_trait]
+impl VaultStore for SqliteStore {
+    async fn keys(&self) -> Result<Vec<WrappedKey>, StoreError> {
+        let rows: Vec<(i64, String, Vec<u8>)> =
+            sqlx::query_as("SELECT key_id, purpose, wrapped FROM vault_keys ORDER BY key_id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(key_id, purpose, wrapped)| WrappedKey {
+                key_id,
+                purpose: if purpose == "fingerprint" {
+                    KeyPurpose::Fingerprint
+                } else {
+                    KeyPurpose::Data
+                },
+                wrapped,
+            })
+            .collect())
+    }
+
+    async fn insert_key(&self, purpose: KeyPurpose, wrapped: &[u8]) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO vault_keys (purpose, wrapped, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(purpose.as_str())
+        .bind(wrapped)
+        .bind(timestamp(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_customer(
+        &self,
+        key: CustomerKey<'_>,
+        fields: &CustomerFields,
+        cards: &[NewCard],
+        addresses: &[NewShippingAddress],
+    ) -> Result<CustomerRecord, StoreError> {
+        let mut tx = self.write().await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT rec_id FROM customers WHERE merchant_id = ? AND customer_id = ?",
+        )
+        .bind(key.merchant_id)
+        .bind(key.customer_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_some() {
+            return Err(StoreError::DuplicateCustomer);
+        }
+        let now = timestamp(Utc::now());
+        let rec_id: i64 = sqlx::query_scalar(
+            "INSERT INTO customers (merchant_id, customer_id, first_name, last_name, firm_name, \
+             phone, email, reference_id, comments, developer_id, created_at, updated_at) \
+             VALUES (?, ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), \
+             NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), ?, ?) RETURNING rec_id",
+        )
+        .bind(key.merchant_id)
+        .bind(key.customer_id)
+        .bind(&fields.customer_first_name)
+        .bind(&fields.customer_last_name)
+        .bind(&fields.customer_firm_name)
+        .bind(&fields.customer_phone)
+        .bind(&fields.customer_email)
+        .bind(&fields.reference_id)
+        .bind(&fields.comments)
+        .bind(&fields.developer_id)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| unique_violation_as(e, StoreError::DuplicateCustomer))?;
+        add_children(&mut tx, rec_id, key.merchant_id, cards, addresses).await?;
+        let record = load_record(&mut tx, rec_id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn customer(&self, key: CustomerKey<'_>) -> Result<CustomerRecord, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rec_id = customer_rec_id(&mut conn, key).await?;
+        load_record(&mut conn, rec_id).await
+    }
+
+    async fn browse_customers(
+        &self,
+        merchant_id: i64,
+        query: &BrowseQuery,
+    ) -> Result<Page<CustomerRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM customers WHERE merchant_id = ");
+        count.push_bind(merchant_id);
+        push_conditions(&mut count, &query.conditions);
+        let total_records: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+
+        let direction = if query.descending { "DESC" } else { "ASC" };
+        let mut select = QueryBuilder::new("SELECT * FROM customers WHERE merchant_id = ");
+        select.push_bind(merchant_id);
+        push_conditions(&mut select, &query.conditions);
+        select.push(format_args!(
+            " ORDER BY {column} {direction}, rec_id {direction} LIMIT ",
+            column = query.order_on.column
+        ));
+        select.push_bind(query.count);
+        select.push(" OFFSET ");
+        select.push_bind(query.count.saturating_mul(query.page));
+        let customers: Vec<CustomerRow> = select.build_query_as().fetch_all(&mut *conn).await?;
+        let items = load_children(&mut conn, customers).await?;
+        Ok(Page {
+            items,
+            total_records,
+        })
+    }
+
+    async fn update_customer(
+        &self,
+        key: CustomerKey<'_>,
+        fields: &CustomerFields,
+        cards: &[NewCard],
+        addresses: &[NewShippingAddress],
+    ) -> Result<CustomerRecord, StoreError> {
+        let mut tx = self.write().await?;
+        let rec_id = customer_rec_id(&mut tx, key).await?;
+        let mut update = QueryBuilder::new("UPDATE customers SET updated_at = ");
+        update.push_bind(timestamp(Utc::now()));
+        push_assignments(
+            &mut update,
+            &[
+                ("first_name", &fields.customer_first_name),
+                ("last_name", &fields.customer_last_name),
+                ("firm_name", &fields.customer_firm_name),
+                ("phone", &fields.customer_phone),
+                ("email", &fields.customer_email),
+                ("reference_id", &fields.reference_id),
+                ("comments", &fields.comments),
+                ("developer_id", &fields.developer_id),
+            ],
+        );
+        update.push(" WHERE rec_id = ").push_bind(rec_id);
+        update.build().execute(&mut *tx).await?;
+        add_children(&mut tx, rec_id, key.merchant_id, cards, addresses).await?;
+        let record = load_record(&mut tx, rec_id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn delete_customer(&self, key: CustomerKey<'_>) -> Result<(), StoreError> {
+        let deleted =
+            sqlx::query("DELETE FROM customers WHERE merchant_id = ? AND customer_id = ?")
+                .bind(key.merchant_id)
+                .bind(key.customer_id)
+                .execute(&self.pool)
+                .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::CustomerNotFound);
+        }
+        Ok(())
+    }
+
+    async fn card(&self, key: CustomerKey<'_>, card_id: &str) -> Result<CardRow, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rec_id = customer_rec_id(&mut conn, key).await?;
+        card_row(&mut conn, rec_id, card_id).await
+    }
+
+    async fn update_card(
+        &self,
+        key: CustomerKey<'_>,
+        card_id: &str,
+        patch: &CardPatch,
+    ) -> Result<CustomerRecord, StoreError> {
+        let mut tx = self.write().await?;
+        let rec_id = customer_rec_id(&mut tx, key).await?;
+        let card = card_row(&mut tx, rec_id, card_id).await?;
+        let mut update = QueryBuilder::new("UPDATE billing_cards SET updated_at = ");
+        update.push_bind(timestamp(Utc::now()));
+        if let Some(exp_date) = &patch.exp_date {
+            update.push(", exp_date = ").push_bind(exp_date);
+        }
+        if let Some(verified_at) = patch.verified_at {
+            update
+                .push(", verified_at = ")
+                .push_bind(timestamp(verified_at));
+        }
+        push_billing_assignments(&mut update, &patch.billing);
+        update.push(" WHERE rec_id = ").push_bind(card.rec_id);
+        update.build().execute(&mut *tx).await?;
+        if patch.primary {
+            make_primary_card(&mut tx, rec_id, card.rec_id).await?;
+        }
+        let record = load_record(&mut tx, rec_id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn delete_card(
+        &self,
+        key: CustomerKey<'_>,
+        card_id: &str,
+    ) -> Result<CustomerRecord, StoreError> {
+        let mut tx = self.write().await?;
+        let rec_id = customer_rec_id(&mut tx, key).await?;
+        let card = card_row(&mut tx, rec_id, card_id).await?;
+        sqlx::query("DELETE FROM billing_cards WHERE rec_id = ?")
+            .bind(card.rec_id)
+            .execute(&mut *tx)
+            .await?;
+        if card.is_primary {
+            // The oldest remaining card takes over.
+            sqlx::query(
+                "UPDATE billing_cards SET is_primary = 1 WHERE rec_id = \
+                 (SELECT MIN(rec_id) FROM billing_cards WHERE customer_rec_id = ?)",
+            )
+            .bind(rec_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let record = load_record(&mut tx, rec_id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn set_primary_card(
+        &self,
+        key: CustomerKey<'_>,
+        card_id: &str,
+    ) -> Result<CustomerRecord, StoreError> {
+        let mut tx = self.write().await?;
+        let rec_id = customer_rec_id(&mut tx, key).await?;
+        let card = card_row(&mut tx, rec_id, card_id).await?;
+        make_primary_card(&mut tx, rec_id, card.rec_id).await?;
+        let record = load_record(&mut tx, rec_id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn audit_decryption(
+        &self,
+        merchant_id: i64,
+        card_id: &str,
+        purpose: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO decryption_audit (merchant_id, card_id, purpose, at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(merchant_id)
+        .bind(card_id)
+        .bind(purpose)
+        .bind(timestamp(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_shipping_address(
+        &self,
+        key: CustomerKey<'_>,
+        shipping_id: i64,
+        fields: &ShippingFields,
+        primary: bool,
+    ) -> Result<CustomerRecord, StoreError> {
+        let mut tx = self.write().await?;
+        let rec_id = customer_rec_id(&mut tx, key).await?;
+        let address = shipping_row(&mut tx, rec_id, shipping_id).await?;
+        let mut update = QueryBuilder::new("UPDATE shipping_addresses SET updated_at = ");
+        update.push_bind(timestamp(Utc::now()));
+        push_assignments(&mut update, &shipping_assignments(fields));
+        update
+            .push(" WHERE shipping_id = ")
+            .push_bind(address.shipping_id);
+        update.build().execute(&mut *tx).await?;
+        if primary {
+            make_primary_address(&mut tx, rec_id, shipping_id).await?;
+        }
+        let record = load_record(&mut tx, rec_id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn delete_shipping_address(
+        &self,
+        key: CustomerKey<'_>,
+        shipping_id: i64,
+    ) -> Result<CustomerRecord, StoreError> {
+        let mut tx = self.write().await?;
+        let rec_id = customer_rec_id(&mut tx, key).await?;
+        let address = shipping_row(&mut tx, rec_id, shipping_id).await?;
+        sqlx::query("DELETE FROM shipping_addresses WHERE shipping_id = ?")
+            .bind(shipping_id)
+            .execute(&mut *tx)
+            .await?;
+        if address.is_primary {
+            sqlx::query(
+                "UPDATE shipping_addresses SET is_primary = 1 WHERE shipping_id = \
+                 (SELECT MIN(shipping_id) FROM shipping_addresses WHERE customer_rec_id = ?)",
+            )
+            .bind(rec_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let record = load_record(&mut tx, rec_id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn set_primary_shipping_address(
+        &self,
+        key: CustomerKey<'_>,
+        shipping_id: i64,
+    ) -> Result<CustomerRecord, StoreError> {
+        let mut tx = self.write().await?;
+        let rec_id = customer_rec_id(&mut tx, key).await?;
+        shipping_row(&mut tx, rec_id, shipping_id).await?;
+        make_primary_address(&mut tx, rec_id, shipping_id).await?;
+        let record = load_record(&mut tx, rec_id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+}
+
+fn unique_violation_as(error: sqlx::Error, as_error: StoreError) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => as_error,
+        _ => StoreError::Database(error),
+    }
+}
+
+async fn customer_rec_id(
+    conn: &mut SqliteConnection,
+    key: CustomerKey<'_>,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT rec_id FROM customers WHERE merchant_id = ? AND customer_id = ?")
+        .bind(key.merchant_id)
+        .bind(key.customer_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::CustomerNotFound)
+}
+
+async fn card_row(
+    conn: &mut SqliteConnection,
+    customer_rec_id: i64,
+    card_id: &str,
+) -> Result<CardRow, StoreError> {
+    sqlx::query_as("SELECT * FROM billing_cards WHERE customer_rec_id = ? AND card_id = ?")
+        .bind(customer_rec_id)
+        .bind(card_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::CardNotFound)
+}
+
+async fn shipping_row(
+    conn: &mut SqliteConnection,
+    customer_rec_id: i64,
+    shipping_id: i64,
+) -> Result<ShippingRow, StoreError> {
+    sqlx::query_as("SELECT * FROM shipping_addresses WHERE customer_rec_id = ? AND shipping_id = ?")
+        .bind(customer_rec_id)
+        .bind(shipping_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::AddressNotFound)
+}
+
+/// Adds cards and addresses to a customer inside the caller's transaction. The first card or
+/// address a customer gets is primary, and one marked `primary` takes over.
+async fn add_children(
+    conn: &mut SqliteConnection,
+    customer_rec_id: i64,
+    merchant_id: i64,
+    cards: &[NewCard],
+    addresses: &[NewShippingAddress],
+) -> Result<(), StoreError> {
+    let now = timestamp(Utc::now());
+    for card in cards {
+        let duplicate: Option<i64> = sqlx::query_scalar(
+            "SELECT rec_id FROM billing_cards WHERE customer_rec_id = ? AND fingerprint = ?",
+        )
+        .bind(customer_rec_id)
+        .bind(&card.fingerprint)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if duplicate.is_some() {
+            return Err(StoreError::DuplicateCard);
+        }
+        let card_rec_id: i64 = sqlx::query_scalar(
+            "INSERT INTO billing_cards (card_id, customer_rec_id, merchant_id, kind, card_type, \
+             type_id, tr_number, masked_number, fingerprint, key_id, ciphertext, exp_date, \
+             verified_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rec_id",
+        )
+        .bind(&card.card_id)
+        .bind(customer_rec_id)
+        .bind(merchant_id)
+        .bind(card.kind.as_str())
+        .bind(&card.card_type)
+        .bind(&card.type_id)
+        .bind(&card.tr_number)
+        .bind(&card.masked_number)
+        .bind(&card.fingerprint)
+        .bind(card.sealed.key_id)
+        .bind(&card.sealed.blob)
+        .bind(&card.exp_date)
+        .bind(card.verified_at.map(timestamp))
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| unique_violation_as(e, StoreError::DuplicateCard))?;
+        let mut billing = QueryBuilder::new("UPDATE billing_cards SET updated_at = updated_at");
+        push_billing_assignments(&mut billing, &card.billing);
+        billing.push(" WHERE rec_id = ").push_bind(card_rec_id);
+        billing.build().execute(&mut *conn).await?;
+        if card.primary || !has_primary(conn, "billing_cards", customer_rec_id).await? {
+            make_primary_card(conn, customer_rec_id, card_rec_id).await?;
+        }
+    }
+    for address in addresses {
+        let shipping_id: i64 = sqlx::query_scalar(
+            "INSERT INTO shipping_addresses (customer_rec_id, created_at, updated_at) \
+             VALUES (?, ?, ?) RETURNING shipping_id",
+        )
+        .bind(customer_rec_id)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&mut *conn)
+        .await?;
+        let mut update = QueryBuilder::new("UPDATE shipping_addresses SET updated_at = updated_at");
+        push_assignments(&mut update, &shipping_assignments(&address.fields));
+        update.push(" WHERE shipping_id = ").push_bind(shipping_id);
+        update.build().execute(&mut *conn).await?;
+        if address.primary || !has_primary(conn, "shipping_addresses", customer_rec_id).await? {
+            make_primary_address(conn, customer_rec_id, shipping_id).await?;
+        }
+    }
+    if !cards.is_empty() || !addresses.is_empty() {
+        sqlx::query("UPDATE customers SET updated_at = ? WHERE rec_id = ?")
+            .bind(&now)
+            .bind(customer_rec_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn has_primary(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    customer_rec_id: i64,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {table} WHERE customer_rec_id = ? AND is_primary = 1)"
+    );
+    Ok(sqlx::query_scalar(&sql)
+        .bind(customer_rec_id)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Moves the primary flag; the old primary is cleared first because a unique index allows only one.
+async fn make_primary_card(
+    conn: &mut SqliteConnection,
+    customer_rec_id: i64,
+    card_rec_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE billing_cards SET is_primary = 0 WHERE customer_rec_id = ? AND is_primary = 1 AND rec_id <> ?")
+        .bind(customer_rec_id)
+        .bind(card_rec_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE billing_cards SET is_primary = 1 WHERE rec_id = ?")
+        .bind(card_rec_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn make_primary_address(
+    conn: &mut SqliteConnection,
+    customer_rec_id: i64,
+    shipping_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE shipping_addresses SET is_primary = 0 WHERE customer_rec_id = ? AND is_primary = 1 AND shipping_id <> ?")
+        .bind(customer_rec_id)
+        .bind(shipping_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE shipping_addresses SET is_primary = 1 WHERE shipping_id = ?")
+        .bind(shipping_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn load_record(
+    conn: &mut SqliteConnection,
+    rec_id: i64,
+) -> Result<CustomerRecord, StoreError> {
+    let customer: CustomerRow = sqlx::query_as("SELECT * FROM customers WHERE rec_id = ?")
+        .bind(rec_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut records = load_children(conn, vec![customer]).await?;
+    Ok(records.remove(0))
+}
+
+/// Loads the cards and addresses of a page of customers with one query each.
+async fn load_children(
+    conn: &mut SqliteConnection,
+    customers: Vec<CustomerRow>,
+) -> Result<Vec<CustomerRecord>, StoreError> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = customers.iter().map(|c| c.rec_id).collect();
+    let mut cards_query =
+        QueryBuilder::new("SELECT * FROM billing_cards WHERE customer_rec_id IN ");
+    push_id_list(&mut cards_query, &ids);
+    cards_query.push(" ORDER BY rec_id");
+    let cards: Vec<CardRow> = cards_query.build_query_as().fetch_all(&mut *conn).await?;
+    let mut address_query =
+        QueryBuilder::new("SELECT * FROM shipping_addresses WHERE customer_rec_id IN ");
+    push_id_list(&mut address_query, &ids);
+    address_query.push(" ORDER BY shipping_id");
+    let addresses: Vec<ShippingRow> = address_query.build_query_as().fetch_all(&mut *conn).await?;
+
+    let mut cards_by_customer: HashMap<i64, Vec<CardRow>> = HashMap::new();
+    for card in cards {
+        cards_by_customer
+            .entry(card.customer_rec_id)
+            .or_default()
+            .push(card);
+    }
+    let mut addresses_by_customer: HashMap<i64, Vec<ShippingRow>> = HashMap::new();
+    for address in addresses {
+        addresses_by_customer
+            .entry(address.customer_rec_id)
+            .or_default()
+            .push(address);
+    }
+    Ok(customers
+        .into_iter()
+        .map(|customer| CustomerRecord {
+            cards: cards_by_customer
+                .remove(&customer.rec_id)
+                .unwrap_or_default(),
+            addresses: addresses_by_customer
+                .remove(&customer.rec_id)
+                .unwrap_or_default(),
+            customer,
+        })
+        .collect())
+}
+
+fn push_id_list(query: &mut QueryBuilder<'_, Sqlite>, ids: &[i64]) {
+    query.push("(");
+    let mut separated = query.separated(", ");
+    for id in ids {
+        separated.push_bind(*id);
+    }
+    separated.push_unseparated(")");
+}
+
+/// Appends `, column = value` for each field that is set; an empty string stores NULL.
+fn push_assignments(
+    query: &mut QueryBuilder<'_, Sqlite>,
+    fields: &[(&'static str, &Option<String>)],
+) {
+    for (column, value) in fields {
+        if let Some(value) = value {
+            query.push(format_args!(", {column} = NULLIF("));
+            query.push_bind(value.clone());
+            query.push(", '')");
+        }
+    }
+}
+
+fn push_billing_assignments(query: &mut QueryBuilder<'_, Sqlite>, billing: &BillingFields) {
+    let emails = billing
+        .billing_email
+        .as_ref()
+        .map(|emails| serde_json::to_string(emails).expect("a list of strings serializes"));
+    push_assignments(
+        query,
+        &[
+            ("billing_first_name", &billing.billing_first_name),
+            ("billing_last_name", &billing.billing_last_name),
+            ("billing_firm_name", &billing.billing_firm_name),
+            ("billing_email", &emails),
+            ("billing_addr1", &billing.billing_addr1),
+            ("billing_addr2", &billing.billing_addr2),
+            ("billing_city", &billing.billing_city),
+            ("billing_state", &billing.billing_state),
+            ("billing_zip", &billing.billing_zip),
+            ("billing_zip4", &billing.billing_zip4),
+            ("billing_country", &billing.billing_country),
+            ("billing_country_code", &billing.billing_country_code),
+        ],
+    );
+}
+
+fn shipping_assignments(fields: &ShippingFields) -> [(&'static str, &Option<String>); 11] {
+    [
+        ("shipping_first_name", &fields.shipping_first_name),
+        ("shipping_last_name", &fields.shipping_last_name),
+        ("shipping_firm_name", &fields.shipping_firm_name),
+        ("shipping_addr1", &fields.shipping_addr1),
+        ("shipping_addr2", &fields.shipping_addr2),
+        ("shipping_city", &fields.shipping_city),
+        ("shipping_state", &fields.shipping_state),
+        ("shipping_zip", &fields.shipping_zip),
+        ("shipping_zip4", &fields.shipping_zip4),
+        ("shipping_country", &fields.shipping_country),
+        ("shipping_country_code", &fields.shipping_country_code),
+    ]
+}
+
+/// Appends ` AND <condition>` for each filter condition. Column names come from a static field
+/// table, never from the request; values are always bound.
+pub(crate) fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, conditions: &[Condition]) {
+    for condition in conditions {
+        let column = condition.field.column;
+        query.push(" AND ");
+        match &condition.op {
+            Operator::Eq(v) => push_compare(query, column, "=", v),
+            Operator::Ne(v) => {
+                query.push(format_args!("({column} IS NULL OR {column} <> "));
+                push_value(query, v);
+                query.push(")");
+            }
+            Operator::Gt(v) => push_compare(query, column, ">", v),
+            Operator::Ge(v) => push_compare(query, column, ">=", v),
+            Operator::Lt(v) => push_compare(query, column, "<", v),
+            Operator::Le(v) => push_compare(query, column, "<=", v),
+            Operator::Like(pattern) => {
+                // `%` is the only wildcard the grammar offers: `_` and `\` match themselves.
+                let escaped = pattern.replace('\\', "\\\\").replace('_', "\\_");
+                query.push(format_args!("{column} LIKE "));
+                query.push_bind(escaped);
+                query.push(" ESCAPE '\\'");
+            }
+            Operator::In(values) => {
+                query.push(format_args!("{column} IN "));
+                push_value_list(query, values);
+            }
+            Operator::NotIn(values) => {
+                query.push(format_args!("({column} IS NULL OR {column} NOT IN "));
+                push_value_list(query, values);
+                query.push(")");
+            }
+            Operator::Between(low, high) => {
+                query.push(format_args!("{column} BETWEEN "));
+                push_value(query, low);
+                query.push(" AND ");
+                push_value(query, high);
+            }
+            Operator::IsNull => {
+                query.push(format_args!("{column} IS NULL"));
+            }
+            Operator::IsNotNull => {
+                query.push(format_args!("{column} IS NOT NULL"));
+            }
+        }
+    }
+}
+
+fn push_compare(query: &mut QueryBuilder<'_, Sqlite>, column: &str, op: &str, value: &Value) {
+    query.push(format_args!("{column} {op} "));
+    push_value(query, value);
+}
+
+fn push_value_list(query: &mut QueryBuilder<'_, Sqlite>, values: &[Value]) {
+    query.push("(");
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            query.push(", ");
+        }
+        push_value(query, value);
+    }
+    query.push(")");
+}
+
+fn push_value(query: &mut QueryBuilder<'_, Sqlite>, value: &Value) {
+    match value {
+        Value::Text(text) => query.push_bind(text.clone()),
+        Value::Integer(number) => query.push_bind(*number),
+        Value::Decimal(number) => query.push_bind(number.to_string()),
+        Value::Date(date) => query.push_bind(date.format("%Y-%m-%d").to_string()),
+    };
+}
