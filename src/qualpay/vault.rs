@@ -166,6 +166,9 @@ pub struct CustomerFields {
     pub developer_id: Option<String>,
 }
 
+// Requests list their fields one by one rather than through `#[serde(flatten)]`: serde loses
+// the field name of a flattened field in its errors, and a 400 has to say which field is wrong.
+
 /// `AddCustomerRequest`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AddCustomerRequest {
@@ -173,8 +176,22 @@ pub struct AddCustomerRequest {
     pub customer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_generate_customer_id: Option<bool>,
-    #[serde(flatten)]
-    pub fields: CustomerFields,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_firm_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub developer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_addresses: Option<Vec<AddShippingAddressRequest>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,17 +200,63 @@ pub struct AddCustomerRequest {
     pub merchant_id: Option<i64>,
 }
 
+impl AddCustomerRequest {
+    /// The customer fields of the request.
+    pub fn fields(&self) -> CustomerFields {
+        CustomerFields {
+            customer_first_name: self.customer_first_name.clone(),
+            customer_last_name: self.customer_last_name.clone(),
+            customer_firm_name: self.customer_firm_name.clone(),
+            customer_phone: self.customer_phone.clone(),
+            customer_email: self.customer_email.clone(),
+            reference_id: self.reference_id.clone(),
+            comments: self.comments.clone(),
+            developer_id: self.developer_id.clone(),
+        }
+    }
+}
+
 /// `UpdateCustomerRequest`: fields that are present change; cards and addresses are added.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct UpdateCustomerRequest {
-    #[serde(flatten)]
-    pub fields: CustomerFields,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_firm_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub developer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_addresses: Option<Vec<AddShippingAddressRequest>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_cards: Option<Vec<AddBillingCardRequest>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<i64>,
+}
+
+impl UpdateCustomerRequest {
+    /// The customer fields of the request.
+    pub fn fields(&self) -> CustomerFields {
+        CustomerFields {
+            customer_first_name: self.customer_first_name.clone(),
+            customer_last_name: self.customer_last_name.clone(),
+            customer_firm_name: self.customer_firm_name.clone(),
+            customer_phone: self.customer_phone.clone(),
+            customer_email: self.customer_email.clone(),
+            reference_id: self.reference_id.clone(),
+            comments: self.comments.clone(),
+            developer_id: self.developer_id.clone(),
+        }
+    }
 }
 
 /// `AddBillingCardRequest`: a card (`card_number`, `exp_date`) or an ACH account
@@ -214,14 +277,56 @@ pub struct AddBillingCardRequest {
     pub dda_number: Option<Secret<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_id: Option<String>,
-    #[serde(flatten)]
-    pub billing: BillingFields,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_firm_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_email: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_addr1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_addr2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_zip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_zip4: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_country_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<i64>,
+}
+
+impl AddBillingCardRequest {
+    /// The billing name and address of the request.
+    pub fn billing(&self) -> BillingFields {
+        BillingFields {
+            billing_first_name: self.billing_first_name.clone(),
+            billing_last_name: self.billing_last_name.clone(),
+            billing_firm_name: self.billing_firm_name.clone(),
+            billing_email: self.billing_email.clone(),
+            billing_addr1: self.billing_addr1.clone(),
+            billing_addr2: self.billing_addr2.clone(),
+            billing_city: self.billing_city.clone(),
+            billing_state: self.billing_state.clone(),
+            billing_zip: self.billing_zip.clone(),
+            billing_zip4: self.billing_zip4.clone(),
+            billing_country: self.billing_country.clone(),
+            billing_country_code: self.billing_country_code.clone(),
+        }
+    }
 }
 
 /// `UpdateBillingCardRequest`.
@@ -232,14 +337,56 @@ pub struct UpdateBillingCardRequest {
     pub exp_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvv2: Option<Secret<String>>,
-    #[serde(flatten)]
-    pub billing: BillingFields,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_firm_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_email: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_addr1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_addr2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_zip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_zip4: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_country_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<i64>,
+}
+
+impl UpdateBillingCardRequest {
+    /// The billing name and address of the request.
+    pub fn billing(&self) -> BillingFields {
+        BillingFields {
+            billing_first_name: self.billing_first_name.clone(),
+            billing_last_name: self.billing_last_name.clone(),
+            billing_firm_name: self.billing_firm_name.clone(),
+            billing_email: self.billing_email.clone(),
+            billing_addr1: self.billing_addr1.clone(),
+            billing_addr2: self.billing_addr2.clone(),
+            billing_city: self.billing_city.clone(),
+            billing_state: self.billing_state.clone(),
+            billing_zip: self.billing_zip.clone(),
+            billing_zip4: self.billing_zip4.clone(),
+            billing_country: self.billing_country.clone(),
+            billing_country_code: self.billing_country_code.clone(),
+        }
+    }
 }
 
 /// `DeleteBillingCardRequest` and `SetPrimaryBillingCardRequest`.
@@ -253,24 +400,102 @@ pub struct CardIdRequest {
 /// `AddShippingAddressRequest`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AddShippingAddressRequest {
-    #[serde(flatten)]
-    pub fields: ShippingFields,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_firm_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_addr1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_addr2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_zip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_zip4: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_country_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<i64>,
 }
 
+impl AddShippingAddressRequest {
+    /// The address fields of the request.
+    pub fn fields(&self) -> ShippingFields {
+        ShippingFields {
+            shipping_first_name: self.shipping_first_name.clone(),
+            shipping_last_name: self.shipping_last_name.clone(),
+            shipping_firm_name: self.shipping_firm_name.clone(),
+            shipping_addr1: self.shipping_addr1.clone(),
+            shipping_addr2: self.shipping_addr2.clone(),
+            shipping_city: self.shipping_city.clone(),
+            shipping_state: self.shipping_state.clone(),
+            shipping_zip: self.shipping_zip.clone(),
+            shipping_zip4: self.shipping_zip4.clone(),
+            shipping_country: self.shipping_country.clone(),
+            shipping_country_code: self.shipping_country_code.clone(),
+        }
+    }
+}
+
 /// `UpdateShippingAddressRequest`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct UpdateShippingAddressRequest {
     pub shipping_id: i64,
-    #[serde(flatten)]
-    pub fields: ShippingFields,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_firm_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_addr1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_addr2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_zip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_zip4: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_country_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<i64>,
+}
+
+impl UpdateShippingAddressRequest {
+    /// The address fields of the request.
+    pub fn fields(&self) -> ShippingFields {
+        ShippingFields {
+            shipping_first_name: self.shipping_first_name.clone(),
+            shipping_last_name: self.shipping_last_name.clone(),
+            shipping_firm_name: self.shipping_firm_name.clone(),
+            shipping_addr1: self.shipping_addr1.clone(),
+            shipping_addr2: self.shipping_addr2.clone(),
+            shipping_city: self.shipping_city.clone(),
+            shipping_state: self.shipping_state.clone(),
+            shipping_zip: self.shipping_zip.clone(),
+            shipping_zip4: self.shipping_zip4.clone(),
+            shipping_country: self.shipping_country.clone(),
+            shipping_country_code: self.shipping_country_code.clone(),
+        }
+    }
 }
 
 /// `SetPrimaryShippingAddressRequest`.

@@ -82,7 +82,13 @@ fn describe(error: &serde_json::Error) -> String {
             match message.find(", expected") {
                 Some(at) => {
                     let kind = message[..at].split(':').next().unwrap_or("invalid value");
-                    format!("{kind}{}", &message[at..])
+                    let expected = match &message[at..] {
+                        ", expected i64" | ", expected i32" | ", expected u64" => {
+                            ", expected an integer"
+                        }
+                        other => other,
+                    };
+                    format!("{kind}{expected}")
                 }
                 None => "has an invalid value".to_owned(),
             }

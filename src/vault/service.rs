@@ -86,8 +86,9 @@ impl VaultService {
                 String::new()
             }
         };
-        validate::customer_fields(&mut problems, &request.fields);
-        validate::customer_names(&mut problems, &request.fields);
+        let fields = request.fields();
+        validate::customer_fields(&mut problems, &fields);
+        validate::customer_names(&mut problems, &fields);
         let key = CustomerKey {
             merchant_id,
             customer_id: &customer_id,
@@ -101,7 +102,7 @@ impl VaultService {
         )?;
         Ok(self
             .store
-            .create_customer(key, &request.fields, &cards, &addresses)
+            .create_customer(key, &fields, &cards, &addresses)
             .await?)
     }
 
@@ -136,25 +137,14 @@ impl VaultService {
             customer_id,
         };
         let mut problems = Problems::default();
-        validate::customer_fields(&mut problems, &request.fields);
+        let fields = request.fields();
+        validate::customer_fields(&mut problems, &fields);
         let current = self.store.customer(key).await?.customer;
         // The names rule holds for the customer as it will be after the update.
         let after = CustomerFields {
-            customer_first_name: request
-                .fields
-                .customer_first_name
-                .clone()
-                .or(current.first_name),
-            customer_last_name: request
-                .fields
-                .customer_last_name
-                .clone()
-                .or(current.last_name),
-            customer_firm_name: request
-                .fields
-                .customer_firm_name
-                .clone()
-                .or(current.firm_name),
+            customer_first_name: fields.customer_first_name.clone().or(current.first_name),
+            customer_last_name: fields.customer_last_name.clone().or(current.last_name),
+            customer_firm_name: fields.customer_firm_name.clone().or(current.firm_name),
             ..CustomerFields::default()
         };
         validate::customer_names(&mut problems, &after);
@@ -167,7 +157,7 @@ impl VaultService {
         )?;
         Ok(self
             .store
-            .update_customer(key, &request.fields, &cards, &addresses)
+            .update_customer(key, &fields, &cards, &addresses)
             .await?)
     }
 
@@ -214,7 +204,7 @@ impl VaultService {
         let card = self.store.card(key, &request.card_id).await?;
         let brand = card.card_type.as_deref().and_then(CardBrand::from_code);
         let mut problems = Problems::default();
-        validate::billing_fields(&mut problems, &request.billing);
+        validate::billing_fields(&mut problems, &request.billing());
         let exp_date = match request.exp_date.as_deref() {
             Some(_) if card.kind == CardKind::Ach.as_str() => {
                 problems.push("exp_date: an ACH account has no expiry date");
@@ -252,7 +242,7 @@ impl VaultService {
         }
         let patch = CardPatch {
             exp_date: exp_date.map(ExpDate::to_mmyy),
-            billing: request.billing,
+            billing: request.billing(),
             primary: request.primary == Some(true),
             verified_at,
         };
@@ -317,10 +307,10 @@ impl VaultService {
             customer_id,
         };
         let mut problems = Problems::default();
-        validate::shipping_fields(&mut problems, &request.fields);
+        validate::shipping_fields(&mut problems, &request.fields());
         for (field, value) in [
-            ("shipping_first_name", &request.fields.shipping_first_name),
-            ("shipping_last_name", &request.fields.shipping_last_name),
+            ("shipping_first_name", &request.fields().shipping_first_name),
+            ("shipping_last_name", &request.fields().shipping_last_name),
         ] {
             problems.required(field, value);
         }
@@ -332,7 +322,7 @@ impl VaultService {
             .update_shipping_address(
                 key,
                 request.shipping_id,
-                &request.fields,
+                &request.fields(),
                 request.primary == Some(true),
             )
             .await?)
@@ -389,12 +379,12 @@ impl VaultService {
         let mut new_addresses = Vec::with_capacity(addresses.len());
         for (i, address) in addresses.into_iter().enumerate() {
             let mut address_problems = nested(lists, "shipping_addresses", i);
-            validate::shipping_fields(&mut address_problems, &address.fields);
-            address_problems.required("shipping_first_name", &address.fields.shipping_first_name);
-            address_problems.required("shipping_last_name", &address.fields.shipping_last_name);
+            validate::shipping_fields(&mut address_problems, &address.fields());
+            address_problems.required("shipping_first_name", &address.fields().shipping_first_name);
+            address_problems.required("shipping_last_name", &address.fields().shipping_last_name);
             problems.absorb(address_problems);
             new_addresses.push(NewShippingAddress {
-                fields: address.fields,
+                fields: address.fields(),
                 primary: address.primary == Some(true),
             });
         }
@@ -440,7 +430,7 @@ impl VaultService {
                     sealed: self.keys.seal(number.expose().as_bytes(), &aad),
                     exp_date: Some(exp.to_mmyy()),
                     card_id,
-                    billing: request.billing,
+                    billing: request.billing(),
                     primary,
                     verified_at: verify.then(Utc::now),
                 }
@@ -461,7 +451,7 @@ impl VaultService {
                     sealed: self.keys.seal(account.expose().as_bytes(), &aad),
                     exp_date: None,
                     card_id,
-                    billing: request.billing,
+                    billing: request.billing(),
                     primary,
                     verified_at: verify.then(Utc::now),
                 }
@@ -504,8 +494,8 @@ fn check_method(
     request: &AddBillingCardRequest,
     today: NaiveDate,
 ) -> Option<ValidMethod> {
-    validate::billing_fields(problems, &request.billing);
-    problems.required("billing_zip", &request.billing.billing_zip);
+    validate::billing_fields(problems, &request.billing());
+    problems.required("billing_zip", &request.billing().billing_zip);
     if request.tr_number.is_some() || request.dda_number.is_some() {
         return check_ach(problems, request);
     }
@@ -554,8 +544,8 @@ fn check_method(
 }
 
 fn check_ach(problems: &mut Problems, request: &AddBillingCardRequest) -> Option<ValidMethod> {
-    problems.required("billing_first_name", &request.billing.billing_first_name);
-    problems.required("billing_last_name", &request.billing.billing_last_name);
+    problems.required("billing_first_name", &request.billing().billing_first_name);
+    problems.required("billing_last_name", &request.billing().billing_last_name);
     if request.card_number.is_some() {
         problems.push("card_number: send either card_number or tr_number and dda_number, not both");
     }

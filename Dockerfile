@@ -1,0 +1,22 @@
+# Build stage: compile the release binary.
+FROM rust:1-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY schema ./schema
+RUN cargo build --release --locked && strip target/release/vaultql
+
+# Runtime stage: the binary alone, as a non-root user, with the data directory as a volume.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /data vaultql \
+ && mkdir -p /data && chown vaultql /data
+COPY --from=build /src/target/release/vaultql /usr/local/bin/vaultql
+USER vaultql
+VOLUME ["/data"]
+ENV VAULTQL_DATA_DIR=/data VAULTQL_LISTEN=0.0.0.0:8081
+EXPOSE 8081
+ENTRYPOINT ["vaultql"]
+CMD ["sandbox"]

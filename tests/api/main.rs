@@ -1,0 +1,38 @@
+//! Integration tests for the Customer Vault REST service (`vaultql sandbox`), over real HTTP.
+//!
+//! Most tests share one in-memory server (`TestApp::shared()`) and keep out of each other's way
+//! by using their own customer ids; tests that need exact totals, a file database or special
+//! keys start their own server (`TestApp::spawn()` / `TestApp::spawn_with(..)`). Every response
+//! that goes through the request helpers is checked against the spec fixture (see `contract`)
+//! and for leaked card numbers, CVVs and API keys.
+
+/// Snapshots a response body with the server-generated ids and timestamps redacted.
+/// Object keys are sorted so a reordering of struct fields does not churn the snapshots.
+macro_rules! assert_vault_snapshot {
+    ($name:expr, $value:expr) => {{
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        settings.add_redaction(".**.rec_id", "[rec_id]");
+        settings.add_redaction(".**.card_id", "[card_id]");
+        settings.add_redaction(".**.shipping_id", "[shipping_id]");
+        settings.add_redaction(".**.verified_date", "[verified_date]");
+        settings.bind(|| insta::assert_json_snapshot!($name, $value));
+    }};
+}
+
+mod ach;
+mod billing;
+mod browse;
+mod capture;
+mod concurrency;
+mod contract;
+mod customers;
+mod errors;
+mod fuzz;
+mod helpers;
+mod isolation;
+mod primary_cards;
+mod security;
+mod shipping;
+mod testdata;
+mod verification;
