@@ -12,7 +12,7 @@ use crate::helpers::{
     Auth, Resp, Secrets, TestApp, assert_no_secrets_in, card_id, customer_path, key_spec,
 };
 use crate::testdata::{
-    ALL_FIXED_PANS, AMEX, BAD_LUHN, DECLINED_CARD, MISMATCH_CVV, ROUTING, card, customer,
+    ALL_FIXED_PANS, AMEX, BAD_LUHN, DECLINED_CARD, MISMATCH_CVV, ROUTING, VISA, card, customer,
     exp_months_from_now, full_card, generated_visa, masked, with,
 };
 
@@ -288,4 +288,54 @@ fn the_leak_checks_themselves_can_fail() {
     }));
     assert!(caught.is_err());
     assert!(contains(b"abc4111111111111111def", b"4111111111111111"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_decryption_of_a_stored_number_leaves_an_audit_record() {
+    let app = TestApp::spawn_with_file_db().await;
+    app.create_customer("SecAudit01").await;
+    let data = app.add_card_ok("SecAudit01", &card(VISA)).await;
+    let card_id = card_id(&data, &masked(VISA));
+    let audit_rows = || async {
+        let url = format!("sqlite://{}", app.data_dir.join("vault.db").display());
+        let pool = sqlx::SqlitePool::connect(&url)
+            .await
+            .expect("the database opens");
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT merchant_id, card_id, purpose FROM decryption_audit")
+                .fetch_all(&pool)
+                .await
+                .expect("the audit table is readable");
+        pool.close().await;
+        rows
+    };
+    assert!(
+        audit_rows().await.is_empty(),
+        "adding a card decrypts nothing"
+    );
+
+    app.update_card("SecAudit01", &json!({ "card_id": card_id, "verify": true }))
+        .await
+        .assert_ok();
+    assert_eq!(
+        audit_rows().await,
+        vec![(1001, card_id.clone(), "verify".to_owned())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vault_refuses_to_start_with_another_master_key() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut args = crate::helpers::default_args(dir.path());
+    args.database_url = None;
+    let first = vaultql::app::Application::build_sandbox(args.clone()).await;
+    assert!(first.is_ok(), "the vault starts on a new data directory");
+    drop(first);
+
+    args.master_key = Some(BASE64.encode([0x11_u8; 32]));
+    let error = match vaultql::app::Application::build_sandbox(args).await {
+        Ok(_) => panic!("a wrong master key must be refused"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("master key"), "{error}");
 }
