@@ -1,6 +1,8 @@
 //! Builds and runs the process: binds the listener, stacks the HTTP layers every route shares
 //! (request id, trace, panic catcher, body limit) and shuts down gracefully on SIGTERM or Ctrl-C.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,21 +17,90 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-use crate::config::VaultArgs;
+use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs};
+use crate::gateway;
+use crate::metrics::Metrics;
+use crate::upstream::{Upstream, UpstreamConfig};
 use crate::vault::extract::BodyLimit;
-use crate::vault::{self, VaultError};
+use crate::vault::{self, DEV_MERCHANT_ID, VaultError};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// What `serve` does once it listens: seed the embedded vault, say where GraphiQL is.
+    startup: Option<Startup>,
+}
+
+struct Startup {
+    upstream: Upstream,
+    seed: bool,
 }
 
 impl Application {
+    /// The gateway (`vaultql serve`), with the embedded vault unless `--upstream` is set.
+    pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", args.listen))?;
+        let metrics = Arc::new(Metrics::default());
+        let (vault_routes, base_url, api_key) = match &args.upstream {
+            Some(url) => {
+                let key = args
+                    .upstream_api_key
+                    .clone()
+                    .context("--upstream needs --upstream-api-key (or VAULTQL_UPSTREAM_API_KEY)")?;
+                (None, url.clone(), key)
+            }
+            None => {
+                let key = match &args.upstream_api_key {
+                    Some(key) => key.clone(),
+                    None => {
+                        let key = vault::dev_key(&args.vault.data_dir)?.key;
+                        eprintln!(
+                            "vaultql: the embedded vault's API key, FOR DEVELOPMENT ONLY: {key} \
+                             (curl -u {key}: http://{}/platform/vault/customer)",
+                            listener.local_addr()?
+                        );
+                        key
+                    }
+                };
+                let gateway_key = ApiKeySpec {
+                    key: key.clone(),
+                    merchant_id: DEV_MERCHANT_ID,
+                    acts_for: Vec::new(),
+                };
+                let routes = vault::open(&args.vault, &[gateway_key]).await?;
+                let base_url = format!("http://{}", loopback(listener.local_addr()?));
+                (Some(routes), base_url, key)
+            }
+        };
+        let upstream = Upstream::new(
+            &UpstreamConfig {
+                base_url,
+                api_key,
+                connect_timeout: Duration::from_millis(args.upstream_connect_timeout_ms),
+                request_timeout: Duration::from_millis(args.upstream_timeout_ms),
+            },
+            metrics.clone(),
+        )?;
+        let mut router = gateway::router(upstream.clone(), args.upstream_batch, metrics);
+        let seed = vault_routes.is_some() && !args.no_seed;
+        if let Some(vault_routes) = vault_routes {
+            router = router.merge(vault_routes);
+        }
+        let router = router.fallback(|| async { VaultError::NotFound("No such path".into()) });
+        Ok(Self {
+            listener,
+            router: with_http_layers(router, args.vault.max_body_bytes),
+            startup: Some(Startup { upstream, seed }),
+        })
+    }
+
     /// The vault alone (`vaultql sandbox`).
-    pub async fn build_sandbox(args: VaultArgs) -> anyhow::Result<Self> {
-        let router = vault::open(&args, &[])
+    pub async fn build_sandbox(args: SandboxArgs) -> anyhow::Result<Self> {
+        let router = vault::open(&args.vault, &[])
             .await?
             .fallback(|| async { VaultError::NotFound("No such path".into()) });
         let listener = TcpListener::bind(args.listen)
@@ -37,7 +108,8 @@ impl Application {
             .with_context(|| format!("could not listen on {}", args.listen))?;
         Ok(Self {
             listener,
-            router: with_http_layers(router, args.max_body_bytes),
+            router: with_http_layers(router, args.vault.max_body_bytes),
+            startup: None,
         })
     }
 
@@ -49,10 +121,17 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        tracing::info!(address = %self.listener.local_addr()?, "listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        let address = self.listener.local_addr()?;
+        tracing::info!(%address, "listening");
+        let server = tokio::spawn(
+            axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown_signal())
+                .into_future(),
+        );
+        if let Some(startup) = self.startup {
+            startup.run(address).await;
+        }
+        server.await.map_err(std::io::Error::other)?
     }
 }
 
@@ -100,6 +179,29 @@ fn with_http_layers(router: Router, max_body_bytes: usize) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
+}
+
+impl Startup {
+    async fn run(self, address: SocketAddr) {
+        if self.seed {
+            match crate::seed::seed_if_empty(&self.upstream).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "added demo customers to the empty vault"),
+                Err(error) => tracing::warn!(%error, "could not add the demo customers"),
+            }
+        }
+        eprintln!("vaultql: GraphiQL at http://{address}/graphql");
+    }
+}
+
+/// The address the gateway uses to reach the embedded vault on its own listener.
+fn loopback(address: SocketAddr) -> SocketAddr {
+    let ip = match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, address.port())
 }
 
 #[derive(Clone, Copy)]

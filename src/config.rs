@@ -8,30 +8,100 @@ use std::str::FromStr;
 use clap::{Args, Parser, Subcommand};
 
 /// vaultql: a GraphQL gateway over the Qualpay Customer Vault API, with an embedded vault.
+///
+/// With no command it runs `serve`.
 #[derive(Debug, Parser)]
-#[command(name = "vaultql", version, about)]
+#[command(
+    name = "vaultql",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Log as JSON lines instead of human-readable text. `RUST_LOG` sets the level.
     #[arg(long, global = true, env = "VAULTQL_LOG_JSON")]
     pub log_json: bool,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    /// `serve`'s settings, for when no command is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the GraphQL gateway (the default), with the embedded vault unless --upstream is set.
+    Serve(ServeArgs),
     /// Run the Customer Vault service alone: Qualpay's vault REST API under /platform.
-    Sandbox(VaultArgs),
+    Sandbox(SandboxArgs),
+    /// Print the GraphQL schema (SDL) and exit.
+    Schema,
 }
 
-/// Settings of the Customer Vault service.
+/// Settings of `vaultql serve`.
 #[derive(Debug, Clone, Args)]
-pub struct VaultArgs {
+pub struct ServeArgs {
+    /// Address and port to listen on (GraphQL at /graphql; the embedded vault under /platform).
+    #[arg(long, env = "VAULTQL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Qualpay API base URL, e.g. https://api-test.qualpay.com. Without it the embedded vault
+    /// runs in this process and the gateway talks to it over loopback.
+    #[arg(long, env = "VAULTQL_UPSTREAM_URL")]
+    pub upstream: Option<String>,
+
+    /// API key for the upstream. Required with --upstream; with the embedded vault, the vault
+    /// accepts it for the demo merchant (made, kept in --data-dir and printed when absent).
+    #[arg(long, env = "VAULTQL_UPSTREAM_API_KEY", hide_env_values = true)]
+    pub upstream_api_key: Option<String>,
+
+    /// How the customer loader batches: `in` sends one browse with `customer_id,IN,...` per 100
+    /// ids; `none` sends bounded concurrent GETs, for an upstream without IN.
+    #[arg(long, env = "VAULTQL_UPSTREAM_BATCH", value_enum, default_value_t = UpstreamBatch::In)]
+    pub upstream_batch: UpstreamBatch,
+
+    /// Upstream connect timeout, in milliseconds.
+    #[arg(
+        long,
+        env = "VAULTQL_UPSTREAM_CONNECT_TIMEOUT_MS",
+        default_value_t = 2_000
+    )]
+    pub upstream_connect_timeout_ms: u64,
+
+    /// Upstream request timeout (whole request), in milliseconds.
+    #[arg(long, env = "VAULTQL_UPSTREAM_TIMEOUT_MS", default_value_t = 15_000)]
+    pub upstream_timeout_ms: u64,
+
+    /// Do not add demo customers to an empty embedded vault on start.
+    #[arg(long, env = "VAULTQL_NO_SEED")]
+    pub no_seed: bool,
+
+    #[command(flatten)]
+    pub vault: VaultArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UpstreamBatch {
+    In,
+    None,
+}
+
+/// Settings of `vaultql sandbox`.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
     /// Address and port to listen on.
     #[arg(long, env = "VAULTQL_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
 
+    #[command(flatten)]
+    pub vault: VaultArgs,
+}
+
+/// Settings of the Customer Vault service, standalone or embedded.
+#[derive(Debug, Clone, Args)]
+pub struct VaultArgs {
     /// Directory for the database file and the master key file (created if missing).
     #[arg(long, env = "VAULTQL_DATA_DIR", default_value = "./vaultql-data")]
     pub data_dir: PathBuf,
@@ -62,7 +132,6 @@ impl VaultArgs {
     /// Defaults for the given data directory, as the command line would give them.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
             data_dir: data_dir.into(),
             database_url: None,
             api_keys: Vec::new(),
@@ -121,6 +190,22 @@ impl FromStr for ApiKeySpec {
     }
 }
 
+impl ServeArgs {
+    /// Defaults for the given data directory, as the command line would give them.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            upstream: None,
+            upstream_api_key: None,
+            upstream_batch: UpstreamBatch::In,
+            upstream_connect_timeout_ms: 2_000,
+            upstream_timeout_ms: 15_000,
+            no_seed: false,
+            vault: VaultArgs::new(data_dir),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +233,14 @@ mod tests {
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_serve_with_its_defaults() {
+        let cli = Cli::try_parse_from(["vaultql"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.listen.port(), 8080);
+        let cli = Cli::try_parse_from(["vaultql", "sandbox", "--listen", "127.0.0.1:9"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Sandbox(args)) if args.listen.port() == 9));
     }
 }

@@ -2,15 +2,22 @@
 //! Customer Vault service that speaks Qualpay's own REST API.
 //!
 //! - [`config`] holds the command line (`clap`) structs; their doc comments are `--help`.
-//! - [`app`] builds and runs the process: the vault service, and later the gateway.
+//! - [`app`] builds and runs the process: the gateway, with the vault embedded or alone.
+//! - [`gateway`] is the GraphQL gateway; it reaches the vault only through [`upstream`].
 //! - [`qualpay`] is Qualpay's wire format (envelope and bodies, named as the OpenAPI spec names them).
 //! - [`vault`] is the Customer Vault service: REST routes, validation, storage, encryption.
 //! - [`secret`] wraps values (card numbers, CVVs, keys) that must never reach a log or a response.
+//! - [`upstream`] is the Qualpay REST client the gateway uses; [`metrics`] counts its calls.
+//! - [`seed`] adds demo customers to a fresh embedded vault.
 //! - [`telemetry`] sets up `tracing`.
 
 pub mod app;
 pub mod config;
+pub mod gateway;
+pub mod metrics;
 pub mod qualpay;
 pub mod secret;
+pub mod seed;
 pub mod telemetry;
+pub mod upstream;
 pub mod vault;

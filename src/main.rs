@@ -8,13 +8,14 @@ use vaultql::config::{Cli, Command};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     vaultql::telemetry::init(cli.log_json);
-    match cli.command {
-        Command::Sandbox(args) => {
-            Application::build_sandbox(args)
-                .await?
-                .run_until_stopped()
-                .await?
+    let app = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => Application::build(args).await?,
+        Command::Sandbox(args) => Application::build_sandbox(args).await?,
+        Command::Schema => {
+            print!("{}", vaultql::gateway::sdl());
+            return Ok(());
         }
-    }
+    };
+    app.run_until_stopped().await?;
     Ok(())
 }

@@ -70,7 +70,13 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
     let service = VaultService::open(store, &master).await?;
     let mut specs: Vec<ApiKeySpec> = args.api_keys.iter().chain(extra_keys).cloned().collect();
     if specs.is_empty() {
-        specs.push(dev_key(&args.data_dir)?);
+        let dev = dev_key(&args.data_dir)?;
+        eprintln!(
+            "vaultql: no API key configured. Development key, FOR DEVELOPMENT ONLY: {} \
+             (merchant {DEV_MERCHANT_ID}). Try: curl -u {}: http://<listen>/platform/vault/customer",
+            dev.key, dev.key
+        );
+        specs.push(dev);
     }
     let state = VaultState {
         service: Arc::new(service),
@@ -79,9 +85,10 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
     Ok(routes::router().with_state(state))
 }
 
-/// The development key, kept in the data directory so it survives restarts, and printed to the
-/// terminal (not the log) at every start.
-fn dev_key(data_dir: &Path) -> anyhow::Result<ApiKeySpec> {
+/// The development key of the demo merchant, kept in the data directory so it survives
+/// restarts. Callers print it to the terminal (never to the log).
+pub fn dev_key(data_dir: &Path) -> anyhow::Result<ApiKeySpec> {
+    create_private_dir(data_dir)?;
     let path = data_dir.join(DEV_KEY_FILE);
     let key = match std::fs::read_to_string(&path) {
         Ok(key) if !key.trim().is_empty() => key.trim().to_owned(),
@@ -91,10 +98,6 @@ fn dev_key(data_dir: &Path) -> anyhow::Result<ApiKeySpec> {
             key
         }
     };
-    eprintln!(
-        "vaultql: no API key configured. Development key, FOR DEVELOPMENT ONLY: {key} \
-         (merchant {DEV_MERCHANT_ID}). Try: curl -u {key}: http://<listen>/platform/vault/customer"
-    );
     Ok(ApiKeySpec {
         key,
         merchant_id: DEV_MERCHANT_ID,

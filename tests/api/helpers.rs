@@ -16,7 +16,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use vaultql::app::Application;
-use vaultql::config::{ApiKeySpec, VaultArgs};
+use vaultql::config::{ApiKeySpec, SandboxArgs, VaultArgs};
 
 use crate::{capture, contract};
 
@@ -33,10 +33,18 @@ pub const DEFAULT_KEYS: [&str; 3] = ["key-a:1001", "key-b:2002", "key-r:3000:100
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The one place that builds `VaultArgs`: an in-memory database and the default keys.
-pub fn default_args(data_dir: &Path) -> VaultArgs {
+/// The one place that builds the sandbox's arguments: port 0, an in-memory database and the
+/// default keys.
+pub fn default_args(data_dir: &Path) -> SandboxArgs {
+    SandboxArgs {
+        listen: "127.0.0.1:0".parse().expect("a socket address"),
+        vault: default_vault_args(data_dir),
+    }
+}
+
+/// The vault's settings every test server shares.
+pub fn default_vault_args(data_dir: &Path) -> VaultArgs {
     let mut args = VaultArgs::new(data_dir);
-    args.listen = "127.0.0.1:0".parse().expect("a socket address");
     args.database_url = Some("sqlite::memory:".into());
     args.api_keys = DEFAULT_KEYS.iter().map(|spec| key_spec(spec)).collect();
     args.master_key = Some(BASE64.encode([0x5a_u8; 32]));
@@ -166,7 +174,7 @@ impl TestApp {
         capture::init();
         let dir = scratch_dir();
         let mut args = default_args(dir.path());
-        customize(&mut args);
+        customize(&mut args.vault);
         let app = Application::build_sandbox(args)
             .await
             .expect("the vault sandbox starts");

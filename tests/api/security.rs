@@ -327,12 +327,12 @@ async fn every_decryption_of_a_stored_number_leaves_an_audit_record() {
 async fn a_vault_refuses_to_start_with_another_master_key() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut args = crate::helpers::default_args(dir.path());
-    args.database_url = None;
+    args.vault.database_url = None;
     let first = vaultql::app::Application::build_sandbox(args.clone()).await;
     assert!(first.is_ok(), "the vault starts on a new data directory");
     drop(first);
 
-    args.master_key = Some(BASE64.encode([0x11_u8; 32]));
+    args.vault.master_key = Some(BASE64.encode([0x11_u8; 32]));
     let error = match vaultql::app::Application::build_sandbox(args).await {
         Ok(_) => panic!("a wrong master key must be refused"),
         Err(error) => format!("{error:#}"),

@@ -1,0 +1,124 @@
+//! The GraphQL gateway: customers, cards, bank accounts and shipping addresses as linked types,
+//! resolved through per-request dataloaders over the Qualpay REST client in [`crate::upstream`].
+//! It never imports the vault: the embedded vault is reached over HTTP like Qualpay itself.
+//!
+//! - [`query`] and [`mutation`] are the roots; [`types`] the object types;
+//! - [`loaders`] batch upstream calls; [`paging`] maps Relay connections onto browse pages;
+//! - [`http`] serves GraphQL over HTTP and GraphiQL; [`error`] maps failures to `extensions.code`.
+
+pub mod customer_query;
+pub mod error;
+pub mod ids;
+pub mod loaders;
+pub mod mutation;
+pub mod paging;
+pub mod query;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{Context, EmptySubscription, Schema};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::config::UpstreamBatch;
+use crate::gateway::error::{GatewayError, gql};
+use crate::gateway::loaders::CustomerByIdLoader;
+use crate::gateway::mutation::MutationRoot;
+use crate::gateway::query::QueryRoot;
+use crate::metrics::Metrics;
+use crate::upstream::Upstream;
+
+pub type VaultSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Deepest query accepted.
+const MAX_DEPTH: usize = 12;
+/// Most fields one query may resolve, counting each connection page's items.
+const MAX_COMPLEXITY: usize = 20_000;
+
+/// The schema, without any data: for `vaultql schema` and for building the served one.
+pub fn schema() -> VaultSchema {
+    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The schema in SDL, as committed in `schema/vault.graphql`.
+pub fn sdl() -> String {
+    schema().sdl()
+}
+
+/// The upstream client (schema data).
+pub fn upstream<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Upstream> {
+    ctx.data::<Upstream>().map_err(|_| {
+        gql(GatewayError::Internal(
+            "the schema has no upstream client".into(),
+        ))
+    })
+}
+
+#[derive(Clone)]
+pub struct GatewayState {
+    schema: VaultSchema,
+    upstream: Upstream,
+    batch: UpstreamBatch,
+    metrics: Arc<Metrics>,
+}
+
+/// `/graphql`, `/metrics`, `/healthz` and `/readyz`.
+pub fn router(upstream: Upstream, batch: UpstreamBatch, metrics: Arc<Metrics>) -> Router {
+    let schema = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .data(upstream.clone())
+        .finish();
+    let state = GatewayState {
+        schema,
+        upstream,
+        batch,
+        metrics,
+    };
+    Router::new()
+        .route("/graphql", get(graphql).post(graphql))
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .with_state(state)
+}
+
+async fn graphql(
+    State(state): State<GatewayState>,
+    request: async_graphql_axum::GraphQLRequest,
+) -> async_graphql_axum::GraphQLResponse {
+    let loader = CustomerByIdLoader::per_request(state.upstream.clone(), state.batch);
+    state
+        .schema
+        .execute(request.into_inner().data(loader))
+        .await
+        .into()
+}
+
+async fn metrics_text(State(state): State<GatewayState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+/// Ready when the upstream answers an authenticated request.
+async fn ready(State(state): State<GatewayState>) -> impl IntoResponse {
+    match state.upstream.ready().await {
+        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("upstream not ready: {}", GatewayError::from(error).code()),
+        ),
+    }
+}

@@ -1,0 +1,107 @@
+//! The gateway's errors and their one mapping to GraphQL errors. Every error carries
+//! `extensions.code`, one of:
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | `BAD_USER_INPUT` | the input was refused (by the gateway, or by the vault with a 400, 402, 409 or 413) |
+//! | `NOT_FOUND` | no such customer, card or address |
+//! | `UNAUTHENTICATED` | the vault refused the gateway's API key (401, 403) |
+//! | `UPSTREAM_ERROR` | the vault failed or answered something unreadable |
+//! | `UPSTREAM_UNAVAILABLE` | the vault could not be reached or timed out |
+//! | `INTERNAL` | a fault in the gateway itself |
+//!
+//! When the vault answered, `extensions.upstreamCode` is its envelope `code` and
+//! `extensions.upstreamStatus` its HTTP status.
+
+use async_graphql::{Error, ErrorExtensions};
+
+use crate::upstream::UpstreamError;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GatewayError {
+    #[error("{0}")]
+    BadUserInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl GatewayError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadUserInput(_) => "BAD_USER_INPUT",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Internal(_) => "INTERNAL",
+            Self::Upstream(UpstreamError::Status { status, .. }) => match status {
+                400 | 402 | 405 | 409 | 413 | 422 => "BAD_USER_INPUT",
+                401 | 403 => "UNAUTHENTICATED",
+                404 => "NOT_FOUND",
+                _ => "UPSTREAM_ERROR",
+            },
+            Self::Upstream(UpstreamError::Decode(_)) => "UPSTREAM_ERROR",
+            Self::Upstream(UpstreamError::Timeout | UpstreamError::Transport(_)) => {
+                "UPSTREAM_UNAVAILABLE"
+            }
+        }
+    }
+}
+
+impl ErrorExtensions for GatewayError {
+    fn extend(&self) -> Error {
+        let message = match self {
+            Self::Upstream(UpstreamError::Status { status, .. }) if *status >= 500 => {
+                format!("The vault failed: {self}")
+            }
+            _ => self.to_string(),
+        };
+        Error::new(message).extend_with(|_, extensions| {
+            extensions.set("code", self.code());
+            if let Self::Upstream(UpstreamError::Status { status, code, .. }) = self {
+                if let Some(code) = code {
+                    extensions.set("upstreamCode", *code);
+                }
+                extensions.set("upstreamStatus", *status);
+            }
+        })
+    }
+}
+
+/// For `map_err`: any gateway error as a GraphQL error with its extensions.
+pub fn gql(error: impl Into<GatewayError>) -> Error {
+    error.into().extend()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16) -> GatewayError {
+        GatewayError::Upstream(UpstreamError::Status {
+            status,
+            code: Some(2),
+            message: "x".into(),
+        })
+    }
+
+    #[test]
+    fn upstream_statuses_map_to_one_documented_code_each() {
+        assert_eq!(status(400).code(), "BAD_USER_INPUT");
+        assert_eq!(status(401).code(), "UNAUTHENTICATED");
+        assert_eq!(status(404).code(), "NOT_FOUND");
+        assert_eq!(status(409).code(), "BAD_USER_INPUT");
+        assert_eq!(status(500).code(), "UPSTREAM_ERROR");
+        assert_eq!(
+            GatewayError::Upstream(UpstreamError::Timeout).code(),
+            "UPSTREAM_UNAVAILABLE"
+        );
+        let error = status(400).extend();
+        let extensions = error.extensions.unwrap();
+        assert_eq!(
+            extensions.get("upstreamCode"),
+            Some(&async_graphql::Value::from(2))
+        );
+    }
+}

@@ -1,0 +1,93 @@
+//! Dataloaders: every link between objects resolves through one of these, created per request
+//! (a loader cache shared across requests would hand one request's data to another). Keys
+//! asked for in the same tick become one upstream call.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use crate::config::UpstreamBatch;
+use crate::gateway::types::Customer;
+use crate::upstream::{BrowseParams, Upstream, UpstreamError};
+
+/// Most ids in one `customer_id,IN,...` browse: the upstream's page size limit.
+const IN_CHUNK: usize = 100;
+/// Most concurrent GETs when the upstream has no IN (`--upstream-batch none`).
+const GET_CONCURRENCY: usize = 8;
+
+pub type CustomerLoader = DataLoader<CustomerByIdLoader, HashMapCache>;
+
+/// Customers by `customer_id`, with their cards and shipping addresses.
+pub struct CustomerByIdLoader {
+    upstream: Upstream,
+    batch: UpstreamBatch,
+}
+
+impl CustomerByIdLoader {
+    /// A fresh loader with an empty cache, for one request.
+    pub fn per_request(upstream: Upstream, batch: UpstreamBatch) -> CustomerLoader {
+        DataLoader::with_cache(
+            Self { upstream, batch },
+            tokio::spawn,
+            HashMapCache::default(),
+        )
+        .max_batch_size(1000)
+    }
+
+    async fn browse_in(&self, ids: &[&str]) -> Result<Vec<Customer>, UpstreamError> {
+        let params = BrowseParams {
+            count: IN_CHUNK as i64,
+            page: 0,
+            order_on: None,
+            order_by: None,
+            filters: vec![format!("customer_id,IN,{}", ids.join("|"))],
+        };
+        let page = self.upstream.browse_customers(&params).await?;
+        Ok(page.data.into_iter().map(Customer::new).collect())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Customer>, UpstreamError> {
+        match self.upstream.customer(id).await {
+            Ok(customer) => Ok(Some(Customer::new(customer))),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+impl Loader<String> for CustomerByIdLoader {
+    type Value = Customer;
+    type Error = UpstreamError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Customer>, Self::Error> {
+        // A customer_id is letters and digits; anything else cannot exist, and could break
+        // the filter grammar (`|`, `;`), so it is not sent.
+        let ids: Vec<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .collect();
+        let customers: Vec<Customer> = match self.batch {
+            UpstreamBatch::In => {
+                let pages = futures_util::future::try_join_all(
+                    ids.chunks(IN_CHUNK).map(|chunk| self.browse_in(chunk)),
+                )
+                .await?;
+                pages.into_iter().flatten().collect()
+            }
+            UpstreamBatch::None => {
+                let gets: Vec<_> = ids.iter().map(|id| self.get(id)).collect();
+                stream::iter(gets)
+                    .buffer_unordered(GET_CONCURRENCY)
+                    .try_filter_map(|found| async move { Ok(found) })
+                    .try_collect()
+                    .await?
+            }
+        };
+        Ok(customers
+            .into_iter()
+            .map(|customer| (customer.key().to_owned(), customer))
+            .collect())
+    }
+}

@@ -1,0 +1,40 @@
+//! The GraphQL object types. Each wraps the upstream's wire object and computes its fields;
+//! links to other objects go through the per-request loaders in [`crate::gateway::loaders`].
+
+mod address;
+mod customer;
+mod node;
+mod payment;
+
+pub use address::ShippingAddress;
+pub use customer::Customer;
+pub use node::Node;
+pub use payment::{BankAccount, BankAccountType, Card, CardBrand, PaymentMethod};
+
+use async_graphql::{Context, Result};
+
+use crate::gateway::error::{GatewayError, gql};
+use crate::gateway::loaders::CustomerLoader;
+
+/// The request's customer loader (put there by the HTTP handler).
+pub fn customer_loader<'a>(ctx: &Context<'a>) -> Result<&'a CustomerLoader> {
+    ctx.data::<CustomerLoader>().map_err(|_| {
+        gql(GatewayError::Internal(
+            "the request has no customer loader".into(),
+        ))
+    })
+}
+
+/// The customer behind a link: a customer that vanished between two calls is an error here,
+/// since the link promised one.
+pub async fn linked_customer(ctx: &Context<'_>, customer_id: &str) -> Result<Customer> {
+    customer_loader(ctx)?
+        .load_one(customer_id.to_owned())
+        .await
+        .map_err(gql)?
+        .ok_or_else(|| {
+            gql(GatewayError::NotFound(format!(
+                "customer {customer_id} no longer exists"
+            )))
+        })
+}

@@ -1,0 +1,135 @@
+//! `Customer`: a vault customer with its payment methods and shipping addresses.
+
+use std::sync::Arc;
+
+use async_graphql::{ID, Object};
+
+use super::{BankAccount, Card, PaymentMethod, ShippingAddress};
+use crate::gateway::ids;
+use crate::qualpay::CustomerVault;
+
+/// A customer in the vault. Cards, bank accounts and addresses come with the customer in one
+/// upstream call.
+#[derive(Clone)]
+pub struct Customer(Arc<CustomerVault>);
+
+impl Customer {
+    pub fn new(vault: CustomerVault) -> Self {
+        Self(Arc::new(vault))
+    }
+
+    /// The vault's `customer_id`.
+    pub fn key(&self) -> &str {
+        &self.0.customer_id
+    }
+
+    pub fn payment_method_list(&self) -> Vec<PaymentMethod> {
+        self.0
+            .billing_cards
+            .iter()
+            .map(|card| PaymentMethod::new(self.key(), card))
+            .collect()
+    }
+
+    pub fn shipping_address_list(&self) -> Vec<ShippingAddress> {
+        self.0
+            .shipping_addresses
+            .iter()
+            .map(|address| ShippingAddress::new(self.key(), address))
+            .collect()
+    }
+}
+
+#[Object]
+impl Customer {
+    /// Global id, for `node(id:)`.
+    pub async fn id(&self) -> ID {
+        ids::customer(self.key())
+    }
+
+    /// The vault's id of the customer: letters and digits, case-sensitive.
+    pub async fn customer_id(&self) -> &str {
+        self.key()
+    }
+
+    pub async fn first_name(&self) -> Option<&str> {
+        self.0.customer_first_name.as_deref()
+    }
+
+    pub async fn last_name(&self) -> Option<&str> {
+        self.0.customer_last_name.as_deref()
+    }
+
+    /// Business name.
+    pub async fn firm_name(&self) -> Option<&str> {
+        self.0.customer_firm_name.as_deref()
+    }
+
+    pub async fn email(&self) -> Option<&str> {
+        self.0.customer_email.as_deref()
+    }
+
+    pub async fn phone(&self) -> Option<&str> {
+        self.0.customer_phone.as_deref()
+    }
+
+    /// The merchant's own reference for the customer.
+    pub async fn reference_id(&self) -> Option<&str> {
+        self.0.reference_id.as_deref()
+    }
+
+    pub async fn comments(&self) -> Option<&str> {
+        self.0.comments.as_deref()
+    }
+
+    /// Which integration created the customer.
+    pub async fn developer_id(&self) -> Option<&str> {
+        self.0.developer_id.as_deref()
+    }
+
+    /// The customer's cards (bank accounts are in `bankAccounts`), oldest first.
+    pub async fn cards(&self) -> Vec<Card> {
+        self.payment_method_list()
+            .into_iter()
+            .filter_map(PaymentMethod::into_card)
+            .collect()
+    }
+
+    /// The customer's ACH bank accounts, oldest first.
+    pub async fn bank_accounts(&self) -> Vec<BankAccount> {
+        self.payment_method_list()
+            .into_iter()
+            .filter_map(PaymentMethod::into_bank_account)
+            .collect()
+    }
+
+    /// Cards and bank accounts together, oldest first.
+    pub async fn payment_methods(&self) -> Vec<PaymentMethod> {
+        self.payment_method_list()
+    }
+
+    /// The primary payment method when it is a card; null when there is none or it is a bank account.
+    pub async fn primary_card(&self) -> Option<Card> {
+        self.payment_method_list()
+            .into_iter()
+            .find(PaymentMethod::primary)
+            .and_then(PaymentMethod::into_card)
+    }
+
+    /// The payment method recurring billing charges.
+    pub async fn primary_payment_method(&self) -> Option<PaymentMethod> {
+        self.payment_method_list()
+            .into_iter()
+            .find(PaymentMethod::primary)
+    }
+
+    pub async fn shipping_addresses(&self) -> Vec<ShippingAddress> {
+        self.shipping_address_list()
+    }
+
+    pub async fn primary_shipping_address(&self) -> Option<ShippingAddress> {
+        self.shipping_address_list()
+            .into_iter()
+            .find(ShippingAddress::primary)
+    }
+}

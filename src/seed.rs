@@ -1,0 +1,143 @@
+//! Demo data for a fresh embedded vault: a handful of customers with cards, a bank account and
+//! shipping addresses, added through the same REST client the gateway uses.
+
+use crate::qualpay::{AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest};
+use crate::secret::Secret;
+use crate::upstream::{BrowseParams, Upstream, UpstreamError};
+
+/// Adds the demo customers when the vault has none. Returns how many were added.
+pub async fn seed_if_empty(upstream: &Upstream) -> Result<usize, UpstreamError> {
+    let probe = BrowseParams {
+        count: 1,
+        ..BrowseParams::default()
+    };
+    if upstream.browse_customers(&probe).await?.total_records > 0 {
+        return Ok(0);
+    }
+    let customers = demo_customers();
+    for customer in &customers {
+        upstream.add_customer(customer).await?;
+    }
+    Ok(customers.len())
+}
+
+fn card(number: &str, exp_date: &str, zip: &str, primary: bool) -> AddBillingCardRequest {
+    AddBillingCardRequest {
+        card_number: Some(Secret::new(number.to_owned())),
+        exp_date: Some(exp_date.to_owned()),
+        billing_zip: Some(zip.to_owned()),
+        primary: primary.then_some(true),
+        ..AddBillingCardRequest::default()
+    }
+}
+
+fn address(
+    first: &str,
+    last: &str,
+    addr1: &str,
+    city: &str,
+    state: &str,
+    zip: &str,
+) -> AddShippingAddressRequest {
+    AddShippingAddressRequest {
+        shipping_first_name: Some(first.to_owned()),
+        shipping_last_name: Some(last.to_owned()),
+        shipping_addr1: Some(addr1.to_owned()),
+        shipping_city: Some(city.to_owned()),
+        shipping_state: Some(state.to_owned()),
+        shipping_zip: Some(zip.to_owned()),
+        shipping_country_code: Some("840".to_owned()),
+        ..AddShippingAddressRequest::default()
+    }
+}
+
+fn customer(id: &str, first: &str, last: &str, email: &str) -> AddCustomerRequest {
+    AddCustomerRequest {
+        customer_id: Some(id.to_owned()),
+        customer_first_name: Some(first.to_owned()),
+        customer_last_name: Some(last.to_owned()),
+        customer_email: Some(email.to_owned()),
+        ..AddCustomerRequest::default()
+    }
+}
+
+fn demo_customers() -> Vec<AddCustomerRequest> {
+    let mut ada = customer("ADALOVELACE", "Ada", "Lovelace", "ada@example.com");
+    ada.customer_phone = Some("415-555-0100".into());
+    ada.billing_cards = Some(vec![
+        card("4111111111111111", "1230", "94402", false),
+        card("5555555555554444", "0629", "94402", true),
+    ]);
+    ada.shipping_addresses = Some(vec![
+        address(
+            "Ada",
+            "Lovelace",
+            "12 St James's Square",
+            "San Mateo",
+            "CA",
+            "94402",
+        ),
+        address(
+            "Ada",
+            "Lovelace",
+            "1 Analytical Way",
+            "Palo Alto",
+            "CA",
+            "94301",
+        ),
+    ]);
+
+    let mut grace = customer("GRACEHOPPER", "Grace", "Hopper", "grace@example.com");
+    grace.billing_cards = Some(vec![
+        card("378282246310005", "0828", "10001", false),
+        AddBillingCardRequest {
+            type_id: Some("C".into()),
+            tr_number: Some("011000015".into()),
+            dda_number: Some(Secret::new("123456789".into())),
+            billing_first_name: Some("Grace".into()),
+            billing_last_name: Some("Hopper".into()),
+            billing_zip: Some("10001".into()),
+            ..AddBillingCardRequest::default()
+        },
+    ]);
+    grace.shipping_addresses = Some(vec![address(
+        "Grace",
+        "Hopper",
+        "3 Navy Yard",
+        "New York",
+        "NY",
+        "10001",
+    )]);
+
+    let mut alan = customer("ALANTURING", "Alan", "Turing", "alan@example.com");
+    alan.billing_cards = Some(vec![card("6011111111111117", "0330", "02139", false)]);
+
+    let mut acme = AddCustomerRequest {
+        customer_id: Some("ACMECORP".into()),
+        customer_firm_name: Some("Acme Corporation".into()),
+        customer_email: Some("billing@acme.example".into()),
+        reference_id: Some("ERP-10042".into()),
+        ..AddCustomerRequest::default()
+    };
+    acme.billing_cards = Some(vec![
+        card("3530111333300000", "1129", "85001", false),
+        // Verifies, then declines every charge: for trying out failed recurring payments.
+        card("4000000000000341", "1231", "85001", false),
+    ]);
+    acme.shipping_addresses = Some(vec![address(
+        "Wile E.",
+        "Coyote",
+        "1 Desert Road",
+        "Phoenix",
+        "AZ",
+        "85001",
+    )]);
+
+    let katherine = customer(
+        "KATHERINEJOHNSON",
+        "Katherine",
+        "Johnson",
+        "katherine@example.com",
+    );
+    vec![ada, grace, alan, acme, katherine]
+}

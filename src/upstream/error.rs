@@ -1,0 +1,36 @@
+//! The one error type of the upstream client. It is `Clone` because dataloaders share errors
+//! between the fields that waited on the same batch.
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// The vault answered with an error envelope (or a non-2xx status).
+    #[error("{message}")]
+    Status {
+        status: u16,
+        code: Option<i32>,
+        message: String,
+    },
+    #[error("the vault did not answer in time")]
+    Timeout,
+    #[error("could not reach the vault: {0}")]
+    Transport(String),
+    #[error("the vault's answer could not be read: {0}")]
+    Decode(String),
+}
+
+impl UpstreamError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Status { status: 404, .. })
+    }
+
+    pub(super) fn from_reqwest(error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            Self::Timeout
+        } else if error.is_decode() {
+            Self::Decode(error.without_url().to_string())
+        } else {
+            // Without the URL: its query string can carry filter values.
+            Self::Transport(error.without_url().to_string())
+        }
+    }
+}
