@@ -1,5 +1,9 @@
-# Build stage: compile the release binary.
+# Build stage: compile the release binary. npm fetches GraphiQL's browser bundles from the npm
+# registry during the build (src/build.rs), so the image serves GraphiQL without any CDN.
 FROM rust:1-slim-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends npm ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
@@ -16,7 +20,7 @@ RUN apt-get update \
 COPY --from=build /src/target/release/vaultql /usr/local/bin/vaultql
 USER vaultql
 VOLUME ["/data"]
-ENV VAULTQL_DATA_DIR=/data VAULTQL_LISTEN=0.0.0.0:8081
-EXPOSE 8081
+ENV VAULTQL_DATA_DIR=/data VAULTQL_LISTEN=0.0.0.0:8080
+EXPOSE 8080
 ENTRYPOINT ["vaultql"]
-CMD ["sandbox"]
+CMD ["serve"]

@@ -4,10 +4,13 @@
 //!
 //! - [`query`] and [`mutation`] are the roots; [`types`] the object types;
 //! - [`loaders`] batch upstream calls; [`paging`] maps Relay connections onto browse pages;
-//! - [`http`] serves GraphQL over HTTP and GraphiQL; [`error`] maps failures to `extensions.code`.
+//! - [`http`] serves GraphQL over HTTP (and GraphiQL, from `graphiql`); [`error`] maps failures
+//!   to `extensions.code`.
 
 pub mod customer_query;
 pub mod error;
+pub mod graphiql;
+pub mod http;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
@@ -62,44 +65,53 @@ pub fn upstream<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Upstream> {
 }
 
 #[derive(Clone)]
-pub struct GatewayState {
-    schema: VaultSchema,
+struct GatewayState {
     upstream: Upstream,
-    batch: UpstreamBatch,
     metrics: Arc<Metrics>,
 }
 
-/// `/graphql`, `/metrics`, `/healthz` and `/readyz`.
+/// What GraphiQL shows first.
+const DEFAULT_QUERY: &str = "# Customers with their payment methods and addresses.
+{
+  customers(first: 5) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        customerId
+        firstName
+        lastName
+        primaryCard { maskedNumber brand expMonth expYear }
+        paymentMethods { __typename maskedNumber isPrimary }
+        shippingAddresses { city state isPrimary }
+      }
+    }
+  }
+}
+";
+
+/// `/graphql` (and GraphiQL's assets), `/metrics`, `/healthz` and `/readyz`.
 pub fn router(upstream: Upstream, batch: UpstreamBatch, metrics: Arc<Metrics>) -> Router {
     let schema = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .data(upstream.clone())
         .finish();
-    let state = GatewayState {
-        schema,
-        upstream,
-        batch,
-        metrics,
-    };
+    let loader_upstream = upstream.clone();
+    // Loaders are made per request: a cache shared across requests would leak data between them.
+    let prepare: http::Prepare = Arc::new(move |request| {
+        request.data(CustomerByIdLoader::per_request(
+            loader_upstream.clone(),
+            batch,
+        ))
+    });
+    let state = GatewayState { upstream, metrics };
     Router::new()
-        .route("/graphql", get(graphql).post(graphql))
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)
-}
-
-async fn graphql(
-    State(state): State<GatewayState>,
-    request: async_graphql_axum::GraphQLRequest,
-) -> async_graphql_axum::GraphQLResponse {
-    let loader = CustomerByIdLoader::per_request(state.upstream.clone(), state.batch);
-    state
-        .schema
-        .execute(request.into_inner().data(loader))
-        .await
-        .into()
+        .merge(http::router(schema, prepare, DEFAULT_QUERY))
 }
 
 async fn metrics_text(State(state): State<GatewayState>) -> impl IntoResponse {

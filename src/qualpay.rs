@@ -5,8 +5,11 @@
 //! definition. Optional values that are not set are left out rather than sent as `null`; arrays
 //! are always present.
 
+mod billing;
 mod envelope;
+pub mod money;
 mod vault;
 
+pub use billing::*;
 pub use envelope::{ApiResponse, ListResponse, SUCCESS_MESSAGE};
 pub use vault::*;

@@ -1,0 +1,527 @@
+//! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, media-type negotiation, batching, request limits and error scrubbing.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{Executor, ServerError, Value as GqlValue, Variables};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+
+use super::graphiql;
+
+/// Most operations one batched POST may carry.
+pub const MAX_BATCH: usize = 10;
+/// Largest accepted query document, in bytes.
+pub const MAX_QUERY_BYTES: usize = 64 * 1024;
+/// Most aliased fields in one document: aliases let a small query fan out into many resolver calls.
+pub const MAX_ALIASES: usize = 100;
+/// Largest accepted POST body: room for a full batch of maximal queries plus their variables.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Called on every request before execution, to attach per-request data (dataloaders).
+pub type Prepare = Arc<dyn Fn(async_graphql::Request) -> async_graphql::Request + Send + Sync>;
+
+/// Digit runs this long look like card or account numbers, which must never be echoed back.
+const REDACT_DIGIT_RUN: usize = 12;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+struct Shared<E> {
+    executor: E,
+    prepare: Prepare,
+    default_query: &'static str,
+}
+
+/// `GET`/`POST /graphql`, plus GraphiQL (its page on `GET /graphql` from browsers, its files under `/graphiql/`).
+pub fn router<E: Executor>(executor: E, prepare: Prepare, default_query: &'static str) -> Router {
+    let shared = Arc::new(Shared {
+        executor,
+        prepare,
+        default_query,
+    });
+    Router::new()
+        .route("/graphql", get(get_graphql::<E>).post(post_graphql::<E>))
+        .with_state(shared)
+        .merge(graphiql::asset_routes())
+}
+
+async fn get_graphql<E: Executor>(
+    State(shared): State<Arc<Shared<E>>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let raw = uri.query().unwrap_or_default();
+    let has_query = form_urlencoded::parse(raw.as_bytes()).any(|(key, _)| key == "query");
+    if !has_query && accepts(&headers, "text/html") {
+        return graphiql::page(shared.default_query);
+    }
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let result = match get_fields(raw) {
+        Ok(fields) => run_json(&shared, Value::Object(fields), true).await,
+        Err(rejection) => Err(rejection),
+    };
+    reply(media, result)
+}
+
+async fn post_graphql<E: Executor>(
+    State(shared): State<Arc<Shared<E>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    if !is_json_utf8(&headers) {
+        let message = "POST bodies must be sent as Content-Type: application/json (UTF-8)";
+        return json_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            errors_body(message),
+        );
+    }
+    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
+        let message = format!("request body is over {MAX_BODY_BYTES} bytes or could not be read");
+        return json_response(StatusCode::PAYLOAD_TOO_LARGE, media, errors_body(&message));
+    };
+    let result = match serde_json::from_slice(&bytes) {
+        Ok(Value::Array(batch)) => return run_batch(&shared, media, batch).await,
+        Ok(single) => run_json(&shared, single, false).await,
+        Err(error) => Err(Rejection::malformed(format!(
+            "malformed JSON body: {error}"
+        ))),
+    };
+    reply(media, result)
+}
+
+/// Runs sequentially: a batch is at most `MAX_BATCH` operations, and this keeps a batch's load on upstreams bounded.
+async fn run_batch<E: Executor>(shared: &Shared<E>, media: Media, batch: Vec<Value>) -> Response {
+    if batch.is_empty() || batch.len() > MAX_BATCH {
+        let message = match batch.len() {
+            0 => "a batch must hold at least one operation".to_owned(),
+            n => format!("batch of {n} operations exceeds the limit of {MAX_BATCH}"),
+        };
+        tracing::debug!(operations = batch.len(), "GraphQL batch rejected");
+        return reply(media, Err(Rejection::malformed(message)));
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for item in batch {
+        let result = run_json(shared, item, false).await;
+        results.push(result.unwrap_or_else(Rejection::into_body));
+    }
+    json_response(StatusCode::OK, media, Value::Array(results))
+}
+
+async fn run_json<E: Executor>(
+    shared: &Shared<E>,
+    body: Value,
+    via_get: bool,
+) -> Result<Value, Rejection> {
+    let params = Params::from_json(body)?;
+    let document = checked_document(&params.query)?;
+    if via_get && selects_mutation(&document, params.operation_name.as_deref()) {
+        return Err(Rejection::MutationOverGet);
+    }
+    let request = (shared.prepare)(params.into_request(document)?);
+    let response = shared.executor.execute(request).await;
+    if is_request_error(&response) {
+        return Err(Rejection::Request(response.errors));
+    }
+    Ok(response_body(response))
+}
+
+/// async-graphql gives parse, validation, variable-coercion and operation-selection failures `data: null` and
+/// errors without a `path`; resolver errors always carry their field's path, even when they null the whole root.
+/// So "errors, null data, no paths" means nothing executed, which the spec calls a request error.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    !response.errors.is_empty()
+        && response.data == GqlValue::Null
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// Parses once here (the executor reuses the document) so the limits run before any validation work.
+fn checked_document(query: &str) -> Result<ExecutableDocument, Rejection> {
+    if query.len() > MAX_QUERY_BYTES {
+        let size = query.len();
+        tracing::debug!(size, "GraphQL query over the size limit");
+        return Err(Rejection::request(format!(
+            "query of {size} bytes exceeds the limit of {MAX_QUERY_BYTES} bytes"
+        )));
+    }
+    let document = parse_query(query).map_err(|error| Rejection::Request(vec![error.into()]))?;
+    let aliases = count_aliases(&document);
+    if aliases > MAX_ALIASES {
+        tracing::debug!(aliases, "GraphQL query over the alias limit");
+        return Err(Rejection::request(format!(
+            "query has {aliases} aliased fields, exceeding the limit of {MAX_ALIASES}"
+        )));
+    }
+    Ok(document)
+}
+
+/// Counts each definition once, not per spread: the parser caps nesting, so the walk is bounded.
+fn count_aliases(document: &ExecutableDocument) -> usize {
+    let operations = document
+        .operations
+        .iter()
+        .map(|(_, op)| &op.node.selection_set.node);
+    let fragments = document
+        .fragments
+        .values()
+        .map(|f| &f.node.selection_set.node);
+    operations.chain(fragments).map(aliases_in).sum()
+}
+
+fn aliases_in(set: &SelectionSet) -> usize {
+    let count = |item: &Selection| match item {
+        Selection::Field(field) => {
+            usize::from(field.node.alias.is_some()) + aliases_in(&field.node.selection_set.node)
+        }
+        Selection::InlineFragment(inline) => aliases_in(&inline.node.selection_set.node),
+        Selection::FragmentSpread(_) => 0,
+    };
+    set.items.iter().map(|item| count(&item.node)).sum()
+}
+
+/// Mirrors the executor's choice of operation; an ambiguous or unknown name is left for it to report.
+fn selects_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
+    let mut operations = document.operations.iter();
+    let selected = match name {
+        Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
+        None if operations.len() == 1 => operations.next(),
+        None => None,
+    };
+    selected.is_some_and(|(_, op)| op.node.ty == OperationType::Mutation)
+}
+
+/// The request parameters of the spec, with their types already checked.
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    extensions: Option<Map<String, Value>>,
+}
+
+impl Params {
+    fn from_json(body: Value) -> Result<Self, Rejection> {
+        let Value::Object(mut fields) = body else {
+            return Err(Rejection::malformed(
+                "a GraphQL request must be a JSON object",
+            ));
+        };
+        let query = match fields.remove("query") {
+            Some(Value::String(query)) => query,
+            None | Some(Value::Null) => {
+                return Err(Rejection::malformed("the `query` parameter is missing"));
+            }
+            Some(_) => {
+                return Err(Rejection::malformed(
+                    "the `query` parameter must be a string",
+                ));
+            }
+        };
+        Ok(Self {
+            query,
+            operation_name: optional_string(&mut fields, "operationName")?,
+            variables: optional_object(&mut fields, "variables")?,
+            extensions: optional_object(&mut fields, "extensions")?,
+        })
+    }
+
+    fn into_request(
+        self,
+        document: ExecutableDocument,
+    ) -> Result<async_graphql::Request, Rejection> {
+        let mut request = async_graphql::Request::new(self.query);
+        request.operation_name = self.operation_name;
+        if let Some(variables) = self.variables {
+            request.variables = Variables::from_json(Value::Object(variables));
+        }
+        if let Some(extensions) = self.extensions {
+            request.extensions = serde_json::from_value(Value::Object(extensions))
+                .map_err(|_| Rejection::malformed("the `extensions` parameter is not valid"))?;
+        }
+        request.set_parsed_query(document);
+        Ok(request)
+    }
+}
+
+fn optional_string(
+    fields: &mut Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, Rejection> {
+    match fields.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(_) => Err(Rejection::malformed(format!(
+            "the `{name}` parameter must be a string or null"
+        ))),
+    }
+}
+
+fn optional_object(
+    fields: &mut Map<String, Value>,
+    name: &str,
+) -> Result<Option<Map<String, Value>>, Rejection> {
+    match fields.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(value)) => Ok(Some(value)),
+        Some(_) => Err(Rejection::malformed(format!(
+            "the `{name}` parameter must be an object or null"
+        ))),
+    }
+}
+
+/// Turns a GET query string into the same shape as a POST body; the first occurrence of a key wins.
+fn get_fields(raw: &str) -> Result<Map<String, Value>, Rejection> {
+    let mut fields = Map::new();
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        if fields.contains_key(key.as_ref()) {
+            continue;
+        }
+        let value = match key.as_ref() {
+            "query" | "operationName" => Value::String(value.into_owned()),
+            // An empty value is what many clients send for "none".
+            "variables" | "extensions" if value.is_empty() => Value::Null,
+            "variables" | "extensions" => serde_json::from_str(&value).map_err(|_| {
+                Rejection::malformed(format!(
+                    "the `{key}` parameter must be a JSON-encoded object"
+                ))
+            })?,
+            _ => continue,
+        };
+        fields.insert(key.into_owned(), value);
+    }
+    Ok(fields)
+}
+
+/// Why a request was answered without running anything.
+enum Rejection {
+    /// Not a well-formed GraphQL-over-HTTP request (bad JSON, parameter types, batch shape): 400 under either media type.
+    Malformed(String),
+    /// A request error in the spec's sense (the document cannot run); its status depends on the media type.
+    Request(Vec<ServerError>),
+    /// The spec requires 405 whatever the media type.
+    MutationOverGet,
+}
+
+impl Rejection {
+    fn malformed(message: impl Into<String>) -> Self {
+        Self::Malformed(message.into())
+    }
+
+    fn request(message: impl Into<String>) -> Self {
+        Self::Request(vec![ServerError::new(message, None)])
+    }
+
+    fn status(&self, media: Media) -> StatusCode {
+        match self {
+            Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::Request(_) => media.request_error_status(),
+            Self::MutationOverGet => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    /// Never has a `data` entry: the spec reserves that for responses whose execution started.
+    fn into_body(self) -> Value {
+        match self {
+            Self::Malformed(message) => errors_body(&message),
+            Self::Request(errors) => json!({ "errors": errors_json(&errors) }),
+            Self::MutationOverGet => errors_body("mutations are only accepted over POST"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    Json,
+    GraphqlResponseJson,
+}
+
+impl Media {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json; charset=utf-8",
+            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+        }
+    }
+
+    /// Legacy application/json clients treat non-2xx as transport failures, so the spec keeps them on 200 once the
+    /// request itself is well-formed.
+    fn request_error_status(self) -> StatusCode {
+        match self {
+            Self::Json => StatusCode::OK,
+            Self::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// A missing Accept, `*/*` or `application/json` get application/json; naming graphql-response+json opts in to it.
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let ranges = accepted_ranges(headers);
+    if ranges.is_empty() {
+        return Some(Media::Json);
+    }
+    if ranges.iter().any(|range| range == GRAPHQL_RESPONSE_JSON) {
+        return Some(Media::GraphqlResponseJson);
+    }
+    let json = ["application/json", "application/*", "*/*"];
+    ranges
+        .iter()
+        .any(|range| json.contains(&range.as_str()))
+        .then_some(Media::Json)
+}
+
+fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    accepted_ranges(headers)
+        .iter()
+        .any(|range| range == media_type)
+}
+
+/// Media ranges from every Accept header, lower-cased and without parameters; `q=0` ones are refusals, so dropped.
+fn accepted_ranges(headers: &HeaderMap) -> Vec<String> {
+    let values = headers.get_all(header::ACCEPT).into_iter();
+    let items = values
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','));
+    items
+        .filter_map(|item| {
+            let mut parts = item.split(';');
+            let range = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let refused = parts.any(is_q_zero);
+            (!range.is_empty() && !refused).then_some(range)
+        })
+        .collect()
+}
+
+fn is_q_zero(param: &str) -> bool {
+    param.split_once('=').is_some_and(|(key, value)| {
+        key.trim().eq_ignore_ascii_case("q") && value.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
+    })
+}
+
+/// The spec requires UTF-8; an absent charset means UTF-8, any other charset is unsupported.
+fn is_json_utf8(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json") && parts.all(charset_is_utf8)
+}
+
+fn charset_is_utf8(param: &str) -> bool {
+    match param.split_once('=') {
+        Some((key, value)) if key.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    }
+}
+
+fn reply(media: Media, result: Result<Value, Rejection>) -> Response {
+    let rejection = match result {
+        Ok(body) => return json_response(StatusCode::OK, media, body),
+        Err(rejection) => rejection,
+    };
+    let over_get = matches!(rejection, Rejection::MutationOverGet);
+    let mut response = json_response(rejection.status(media), media, rejection.into_body());
+    if over_get {
+        let allow = HeaderValue::from_static("POST");
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
+    response
+}
+
+/// The client accepts neither JSON media type, so the body's type is ours to pick.
+fn not_acceptable() -> Response {
+    let message = "Accept must allow application/graphql-response+json or application/json";
+    json_response(
+        StatusCode::NOT_ACCEPTABLE,
+        Media::Json,
+        errors_body(message),
+    )
+}
+
+fn json_response(status: StatusCode, media: Media, body: Value) -> Response {
+    let content_type = [(header::CONTENT_TYPE, media.content_type())];
+    (status, content_type, body.to_string()).into_response()
+}
+
+fn response_body(response: async_graphql::Response) -> Value {
+    let mut body = Map::new();
+    body.insert("data".to_owned(), json_of(&response.data));
+    if !response.errors.is_empty() {
+        body.insert("errors".to_owned(), errors_json(&response.errors));
+    }
+    if !response.extensions.is_empty() {
+        body.insert("extensions".to_owned(), json_of(&response.extensions));
+    }
+    Value::Object(body)
+}
+
+fn json_of(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn errors_body(message: &str) -> Value {
+    json!({ "errors": [{ "message": scrub_digits(message) }] })
+}
+
+/// The single exit for error messages, so scrubbing cannot be bypassed.
+fn errors_json(errors: &[ServerError]) -> Value {
+    let scrubbed = errors.iter().map(|error| {
+        let mut value = serde_json::to_value(error).unwrap_or_else(|_| json!({}));
+        value["message"] = Value::String(scrub_digits(&error.message).into_owned());
+        value
+    });
+    Value::Array(scrubbed.collect())
+}
+
+/// Defence in depth: a card number given as an Int literal can come back inside a parse or coercion message.
+fn scrub_digits(message: &str) -> Cow<'_, str> {
+    let bytes = message.as_bytes();
+    let mut scrubbed = String::new();
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i - start >= REDACT_DIGIT_RUN {
+            scrubbed.push_str(&message[copied..start]);
+            scrubbed.push_str("[REDACTED]");
+            copied = i;
+        }
+        i += usize::from(i == start);
+    }
+    if copied == 0 {
+        return Cow::Borrowed(message);
+    }
+    scrubbed.push_str(&message[copied..]);
+    Cow::Owned(scrubbed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub_digits;
+
+    #[test]
+    fn long_digit_runs_are_redacted() {
+        assert_eq!(scrub_digits("card 4111111111111111!"), "card [REDACTED]!");
+        assert_eq!(scrub_digits("123456789012"), "[REDACTED]");
+        assert_eq!(scrub_digits("a 12345678901 b"), "a 12345678901 b");
+        assert_eq!(scrub_digits("é 1234567890123 é"), "é [REDACTED] é");
+    }
+}
