@@ -69,6 +69,18 @@ impl ErrorExtensions for GatewayError {
     }
 }
 
+/// For a nullable field: reports the error and makes the field null, so its siblings still
+/// resolve. (async-graphql 7 drops a failed field from `data` rather than setting it to null.)
+pub fn null_on_error<T>(
+    ctx: &async_graphql::Context<'_>,
+    result: async_graphql::Result<Option<T>>,
+) -> Option<T> {
+    result.unwrap_or_else(|error| {
+        ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+        None
+    })
+}
+
 /// For `map_err`: any gateway error as a GraphQL error with its extensions.
 pub fn gql(error: impl Into<GatewayError>) -> Error {
     error.into().extend()

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use futures_util::{StreamExt, TryStreamExt, stream};
+use futures_util::{StreamExt, stream};
 
 use crate::config::UpstreamBatch;
 use crate::gateway::types::Customer;
@@ -16,7 +16,28 @@ const IN_CHUNK: usize = 100;
 /// Most concurrent GETs when the upstream has no IN (`--upstream-batch none`).
 const GET_CONCURRENCY: usize = 8;
 
-pub type CustomerLoader = DataLoader<CustomerByIdLoader, HashMapCache>;
+/// The request's customers by `customer_id`, each fetched at most once.
+pub struct CustomerLoader(DataLoader<CustomerByIdLoader, HashMapCache>);
+
+impl CustomerLoader {
+    /// The customer, `None` when there is none. A failed batch fails every key in it; with
+    /// `--upstream-batch none` each key fails alone.
+    pub async fn get(&self, customer_id: &str) -> Result<Option<Customer>, UpstreamError> {
+        self.0.load_one(customer_id.to_owned()).await?.transpose()
+    }
+
+    /// Puts customers fetched some other way (a page, a mutation's answer) in the cache.
+    pub async fn remember(&self, customers: impl IntoIterator<Item = Customer>) {
+        self.0
+            .feed_many(customers.into_iter().map(|c| (c.key().to_owned(), Ok(c))))
+            .await;
+    }
+
+    /// Empties the cache (after a customer is deleted).
+    pub fn forget_all(&self) {
+        self.0.clear::<String>();
+    }
+}
 
 /// Customers by `customer_id`, with their cards and shipping addresses.
 pub struct CustomerByIdLoader {
@@ -27,12 +48,14 @@ pub struct CustomerByIdLoader {
 impl CustomerByIdLoader {
     /// A fresh loader with an empty cache, for one request.
     pub fn per_request(upstream: Upstream, batch: UpstreamBatch) -> CustomerLoader {
-        DataLoader::with_cache(
-            Self { upstream, batch },
-            tokio::spawn,
-            HashMapCache::default(),
+        CustomerLoader(
+            DataLoader::with_cache(
+                Self { upstream, batch },
+                tokio::spawn,
+                HashMapCache::default(),
+            )
+            .max_batch_size(1000),
         )
-        .max_batch_size(1000)
     }
 
     async fn browse_in(&self, ids: &[&str]) -> Result<Vec<Customer>, UpstreamError> {
@@ -56,11 +79,15 @@ impl CustomerByIdLoader {
     }
 }
 
+/// Values are per-key results, so one customer failing to load (with bounded GETs) does not
+/// fail the others.
+type Loaded = Result<Customer, UpstreamError>;
+
 impl Loader<String> for CustomerByIdLoader {
-    type Value = Customer;
+    type Value = Loaded;
     type Error = UpstreamError;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Customer>, Self::Error> {
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Loaded>, Self::Error> {
         // A customer_id is letters and digits; anything else cannot exist, and could break
         // the filter grammar (`|`, `;`), so it is not sent.
         let ids: Vec<&str> = keys
@@ -68,26 +95,33 @@ impl Loader<String> for CustomerByIdLoader {
             .map(String::as_str)
             .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
             .collect();
-        let customers: Vec<Customer> = match self.batch {
+        match self.batch {
             UpstreamBatch::In => {
                 let pages = futures_util::future::try_join_all(
                     ids.chunks(IN_CHUNK).map(|chunk| self.browse_in(chunk)),
                 )
                 .await?;
-                pages.into_iter().flatten().collect()
+                Ok(pages
+                    .into_iter()
+                    .flatten()
+                    .map(|customer| (customer.key().to_owned(), Ok(customer)))
+                    .collect())
             }
             UpstreamBatch::None => {
-                let gets: Vec<_> = ids.iter().map(|id| self.get(id)).collect();
-                stream::iter(gets)
-                    .buffer_unordered(GET_CONCURRENCY)
-                    .try_filter_map(|found| async move { Ok(found) })
-                    .try_collect()
-                    .await?
+                let gets: Vec<_> = ids
+                    .iter()
+                    .map(|id| async move { (id.to_string(), self.get(id).await) })
+                    .collect();
+                let results: Vec<(String, Result<Option<Customer>, UpstreamError>)> =
+                    stream::iter(gets)
+                        .buffer_unordered(GET_CONCURRENCY)
+                        .collect()
+                        .await;
+                Ok(results
+                    .into_iter()
+                    .filter_map(|(id, result)| result.transpose().map(|found| (id, found)))
+                    .collect())
             }
-        };
-        Ok(customers
-            .into_iter()
-            .map(|customer| (customer.key().to_owned(), customer))
-            .collect())
+        }
     }
 }

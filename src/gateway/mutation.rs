@@ -26,8 +26,6 @@ async fn changed(
     result: Result<CustomerVault, UpstreamError>,
 ) -> Result<Customer> {
     let customer = Customer::new(result.map_err(gql)?);
-    customer_loader(ctx)?
-        .feed_one(customer.key().to_owned(), customer.clone())
-        .await;
+    customer_loader(ctx)?.remember([customer.clone()]).await;
     Ok(customer)
 }

@@ -4,7 +4,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use crate::gateway::customer_query::{CustomerFilter, CustomerOrder};
-use crate::gateway::error::{GatewayError, gql};
+use crate::gateway::error::{GatewayError, gql, null_on_error};
 use crate::gateway::paging::{PageArgs, Window, encode_cursor, paginate};
 use crate::gateway::types::{Customer, Node, customer_loader};
 use crate::gateway::upstream;
@@ -24,16 +24,17 @@ pub type CustomerConnection = Connection<String, Customer, ConnectionTotal>;
 #[Object]
 impl QueryRoot {
     /// Any object by its global id; null when there is none.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        Node::find(ctx, &id).await
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Option<Node> {
+        null_on_error(ctx, Node::find(ctx, &id).await)
     }
 
     /// A customer by the vault's `customerId`; null when there is none.
-    async fn customer(&self, ctx: &Context<'_>, customer_id: String) -> Result<Option<Customer>> {
-        customer_loader(ctx)?
-            .load_one(customer_id)
-            .await
-            .map_err(gql)
+    async fn customer(&self, ctx: &Context<'_>, customer_id: String) -> Option<Customer> {
+        let found = match customer_loader(ctx) {
+            Ok(loader) => loader.get(&customer_id).await.map_err(gql),
+            Err(error) => Err(error),
+        };
+        null_on_error(ctx, found)
     }
 
     /// Customers, a page at a time: 10 when neither `first` nor `last` is given, at most 100.
@@ -80,7 +81,7 @@ impl QueryRoot {
         let customers: Vec<Customer> = window.items.into_iter().map(Customer::new).collect();
         // Links from this page's cards and addresses back to their customers cost nothing more.
         customer_loader(ctx)?
-            .feed_many(customers.iter().map(|c| (c.key().to_owned(), c.clone())))
+            .remember(customers.iter().cloned())
             .await;
         Ok(connection(Window {
             items: customers,

@@ -29,7 +29,7 @@ pub fn customer_loader<'a>(ctx: &Context<'a>) -> Result<&'a CustomerLoader> {
 /// since the link promised one.
 pub async fn linked_customer(ctx: &Context<'_>, customer_id: &str) -> Result<Customer> {
     customer_loader(ctx)?
-        .load_one(customer_id.to_owned())
+        .get(customer_id)
         .await
         .map_err(gql)?
         .ok_or_else(|| {

@@ -73,10 +73,14 @@ impl From<StoreError> for VaultError {
         match error {
             StoreError::CustomerNotFound
             | StoreError::CardNotFound
-            | StoreError::AddressNotFound => Self::NotFound(error.to_string()),
-            StoreError::DuplicateCustomer | StoreError::DuplicateCard => {
-                Self::Conflict(error.to_string())
-            }
+            | StoreError::AddressNotFound
+            | StoreError::PlanNotFound
+            | StoreError::SubscriptionNotFound => Self::NotFound(error.to_string()),
+            StoreError::DuplicateCustomer
+            | StoreError::DuplicateCard
+            | StoreError::DuplicatePlan
+            | StoreError::PlanInUse
+            | StoreError::Concurrent => Self::Conflict(error.to_string()),
             StoreError::Database(_) | StoreError::Migrate(_) => Self::Internal(error.to_string()),
         }
     }

@@ -6,6 +6,7 @@
 //! | card `4000000000000002` | declined, `05` do not honor | declined, `05` |
 //! | card `4000000000000341` | approved | declined, `51` insufficient funds |
 //! | CVV `999` on any card | declined, `N7` CVV mismatch | — |
+//! | a card past its expiry month | — | declined, `54` expired card |
 
 /// What the processor answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,27 @@ pub fn verify(card_number: &str, cvv: Option<&str>) -> Outcome {
         },
         _ => Outcome::Approved,
     }
+}
+
+/// A sale against a stored card on `on`; a card past its `MMYY` expiry month is declined.
+pub fn charge_on(card_number: &str, exp_date: Option<&str>, on: chrono::NaiveDate) -> Outcome {
+    use chrono::Datelike;
+    let expired = exp_date
+        .filter(|e| e.len() == 4)
+        .and_then(|e| {
+            Some((
+                e[2..].parse::<i32>().ok()? + 2000,
+                e[..2].parse::<u32>().ok()?,
+            ))
+        })
+        .is_some_and(|(year, month)| (year, month) < (on.year(), on.month()));
+    if expired {
+        return Outcome::Declined {
+            response_code: "54",
+            message: "Expired card",
+        };
+    }
+    charge(card_number)
 }
 
 /// A sale against a stored card.
@@ -70,5 +92,17 @@ mod tests {
             }
         ));
         assert_eq!(charge("4111111111111111"), Outcome::Approved);
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            charge_on("4111111111111111", Some("0127"), day("2027-01-31")),
+            Outcome::Approved
+        );
+        assert!(matches!(
+            charge_on("4111111111111111", Some("0127"), day("2027-02-01")),
+            Outcome::Declined {
+                response_code: "54",
+                ..
+            }
+        ));
     }
 }

@@ -5,8 +5,10 @@
 //! as one transaction, so a failed request changes nothing and concurrent requests cannot break
 //! the invariants the schema also enforces (unique ids, one primary card, one primary address).
 
+pub mod billing;
 mod rows;
 mod sqlite;
+mod sqlite_billing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -30,6 +32,16 @@ pub enum StoreError {
     DuplicateCustomer,
     #[error("card_number: this card is already stored for the customer")]
     DuplicateCard,
+    #[error("plan_code: no such plan")]
+    PlanNotFound,
+    #[error("plan_code: a plan with this plan_code already exists")]
+    DuplicatePlan,
+    #[error("plan_id: subscriptions that are not cancelled or complete still use this plan")]
+    PlanInUse,
+    #[error("subscription_id: no such subscription")]
+    SubscriptionNotFound,
+    #[error("the record was changed by another request; try again")]
+    Concurrent,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]

@@ -29,6 +29,8 @@ mod contract;
 mod customers;
 mod errors;
 mod fuzz;
+mod gateway;
+mod graphql_http;
 mod helpers;
 mod isolation;
 mod primary_cards;

@@ -224,7 +224,7 @@ async fn current_names(
         )))
     };
     let customer = customer_loader(ctx)?
-        .load_one(customer_id.to_owned())
+        .get(customer_id)
         .await
         .map_err(gql)?
         .ok_or_else(not_found)?;

@@ -139,7 +139,7 @@ impl CustomerMutations {
             .delete_customer(&input.customer_id)
             .await
             .map_err(gql)?;
-        customer_loader(ctx)?.clear::<String>();
+        customer_loader(ctx)?.forget_all();
         Ok(DeleteCustomerPayload {
             deleted_customer_id: input.customer_id,
         })

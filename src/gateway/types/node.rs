@@ -32,11 +32,7 @@ impl Node {
                 customer_id: id, ..
             } => id.clone(),
         };
-        let Some(customer) = customer_loader(ctx)?
-            .load_one(customer_id)
-            .await
-            .map_err(gql)?
-        else {
+        let Some(customer) = customer_loader(ctx)?.get(&customer_id).await.map_err(gql)? else {
             return Ok(None);
         };
         Ok(match node {

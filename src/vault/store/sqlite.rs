@@ -29,7 +29,16 @@ static MIGRATOR: Migrator = sqlx::migrate!("src/vault/store/migrations");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
+}
+
+/// An amount in whole cents (amounts are validated to two decimals before they get here).
+pub(super) fn cents(amount: rust_decimal::Decimal) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    (amount * rust_decimal::Decimal::ONE_HUNDRED)
+        .round()
+        .to_i64()
+        .unwrap_or(i64::MAX)
 }
 
 impl SqliteStore {
@@ -73,7 +82,7 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    pub(super) async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
@@ -399,7 +408,7 @@ impl VaultStore for SqliteStore {
     }
 }
 
-fn unique_violation_as(error: sqlx::Error, as_error: StoreError) -> StoreError {
+pub(super) fn unique_violation_as(error: sqlx::Error, as_error: StoreError) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => as_error,
         _ => StoreError::Database(error),
@@ -766,7 +775,8 @@ fn push_value(query: &mut QueryBuilder<'_, Sqlite>, value: &Value) {
     match value {
         Value::Text(text) => query.push_bind(text.clone()),
         Value::Integer(number) => query.push_bind(*number),
-        Value::Decimal(number) => query.push_bind(number.to_string()),
+        // Amounts are stored as integer cents.
+        Value::Decimal(number) => query.push_bind(cents(*number)),
         Value::Date(date) => query.push_bind(date.format("%Y-%m-%d").to_string()),
     };
 }

@@ -1,0 +1,388 @@
+//! Storage of plans, subscriptions, their payment attempts, the test processor's ledger and the
+//! sandbox clock. The engine's exactly-once rule lives in the schema: a payment attempt is
+//! claimed as a unique (subscription, event, attempt) row before the processor is called, and
+//! at most one attempt per event can be approved.
+
+use async_trait::async_trait;
+
+use super::{BrowseQuery, Page, StoreError};
+use crate::vault::filter::{Field, FieldKind};
+
+/// A plan as stored. Amounts are cents.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct PlanRow {
+    pub plan_id: i64,
+    pub merchant_id: i64,
+    pub plan_code: String,
+    pub plan_name: String,
+    pub plan_desc: String,
+    pub plan_frequency: i32,
+    pub interval: i32,
+    pub plan_duration: i32,
+    pub trial_duration: i32,
+    pub amt_trial: Option<i64>,
+    pub amt_setup: Option<i64>,
+    pub amt_tran: i64,
+    pub tran_currency: String,
+    pub profile_id: Option<String>,
+    pub bill_specific_day: bool,
+    pub day_of_week: Option<i32>,
+    pub day_of_month: Option<i32>,
+    pub month: Option<i32>,
+    pub prorate_first_pmt: bool,
+    pub amt_prorate: Option<i64>,
+    pub status: String,
+    pub db_timestamp: String,
+    pub mod_timestamp: String,
+}
+
+/// A subscription as stored. Amounts are cents; dates are `YYYY-MM-DD`.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct SubscriptionRow {
+    pub subscription_id: i64,
+    pub merchant_id: i64,
+    pub customer_id: String,
+    pub card_id: String,
+    pub plan_id: Option<i64>,
+    pub plan_code: Option<String>,
+    pub plan_name: Option<String>,
+    pub plan_desc: Option<String>,
+    pub plan_frequency: i32,
+    pub interval: i32,
+    pub plan_duration: i32,
+    pub trial_duration: i32,
+    pub bill_specific_day: bool,
+    pub day_of_week: Option<i32>,
+    pub day_of_month: Option<i32>,
+    pub month: Option<i32>,
+    pub anchor_day: i32,
+    pub amt_setup: Option<i64>,
+    pub trial_amt: Option<i64>,
+    pub recur_amt: i64,
+    pub prorate_amt: Option<i64>,
+    pub tran_currency: String,
+    pub profile_id: Option<String>,
+    pub purchase_id: Option<String>,
+    pub cancel_on_setup_fail: bool,
+    pub status: String,
+    pub date_start: String,
+    pub first_billing: String,
+    pub next_event: i64,
+    pub date_next: Option<String>,
+    pub next_attempt_on: Option<String>,
+    pub failed_attempts: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One payment attempt of a subscription.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct TransactionRow {
+    pub tran_id: i64,
+    pub pg_id: String,
+    pub merchant_id: i64,
+    pub subscription_id: i64,
+    pub customer_id: String,
+    pub event: i64,
+    pub attempt: i64,
+    pub kind: String,
+    pub tran_date: String,
+    pub tran_time: String,
+    pub amt_tran: i64,
+    pub tran_currency: String,
+    pub tran_status: String,
+    pub rcode: Option<String>,
+    pub rmsg: Option<String>,
+    pub auth_code: Option<String>,
+    pub card_id: String,
+    pub card_number: String,
+    pub card_type: Option<String>,
+    pub cardholder_first_name: Option<String>,
+    pub cardholder_last_name: Option<String>,
+    pub purchase_id: Option<String>,
+    pub claimed_at: String,
+}
+
+/// What the test processor answered to one idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProcessorRecord {
+    pub approved: bool,
+    pub rcode: String,
+    pub rmsg: String,
+    pub auth_code: Option<String>,
+}
+
+/// The plan fields browse can filter and sort on.
+pub static PLAN_FIELDS: &[Field] = &[
+    Field {
+        name: "plan_code",
+        column: "plan_code",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "plan_id",
+        column: "plan_id",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "plan_name",
+        column: "plan_name",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "plan_desc",
+        column: "plan_desc",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "plan_frequency",
+        column: "plan_frequency",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "interval",
+        column: "interval",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "plan_duration",
+        column: "plan_duration",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "trial_duration",
+        column: "trial_duration",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "amt_tran",
+        column: "amt_tran",
+        kind: FieldKind::Decimal,
+    },
+    Field {
+        name: "amt_setup",
+        column: "amt_setup",
+        kind: FieldKind::Decimal,
+    },
+    Field {
+        name: "amt_trial",
+        column: "amt_trial",
+        kind: FieldKind::Decimal,
+    },
+    Field {
+        name: "tran_currency",
+        column: "tran_currency",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "status",
+        column: "status",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "db_timestamp",
+        column: "db_timestamp",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "mod_timestamp",
+        column: "mod_timestamp",
+        kind: FieldKind::Text,
+    },
+];
+
+/// The subscription fields browse can filter and sort on.
+pub static SUBSCRIPTION_FIELDS: &[Field] = &[
+    Field {
+        name: "subscription_id",
+        column: "subscription_id",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "customer_id",
+        column: "customer_id",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "card_id",
+        column: "card_id",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "plan_code",
+        column: "plan_code",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "plan_id",
+        column: "plan_id",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "plan_frequency",
+        column: "plan_frequency",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "status",
+        column: "status",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "date_start",
+        column: "date_start",
+        kind: FieldKind::Date,
+    },
+    Field {
+        name: "date_next",
+        column: "date_next",
+        kind: FieldKind::Date,
+    },
+    Field {
+        name: "recur_amt",
+        column: "recur_amt",
+        kind: FieldKind::Decimal,
+    },
+    Field {
+        name: "tran_currency",
+        column: "tran_currency",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "db_timestamp",
+        column: "created_at",
+        kind: FieldKind::Text,
+    },
+];
+
+/// The transaction fields browse can filter and sort on.
+pub static TRANSACTION_FIELDS: &[Field] = &[
+    Field {
+        name: "subscription_id",
+        column: "subscription_id",
+        kind: FieldKind::Integer,
+    },
+    Field {
+        name: "customer_id",
+        column: "customer_id",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "pg_id",
+        column: "pg_id",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "tran_time",
+        column: "tran_time",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "tran_date",
+        column: "tran_date",
+        kind: FieldKind::Date,
+    },
+    Field {
+        name: "tran_status",
+        column: "tran_status",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "rcode",
+        column: "rcode",
+        kind: FieldKind::Text,
+    },
+    Field {
+        name: "amt_tran",
+        column: "amt_tran",
+        kind: FieldKind::Decimal,
+    },
+    Field {
+        name: "card_id",
+        column: "card_id",
+        kind: FieldKind::Text,
+    },
+];
+
+#[async_trait]
+pub trait BillingStore: Send + Sync + 'static {
+    /// Stores a new plan (its `plan_id` is assigned); a live plan with the code is a conflict.
+    async fn insert_plan(&self, plan: &PlanRow) -> Result<PlanRow, StoreError>;
+    /// A plan that is not deleted, by code.
+    async fn plan(&self, merchant_id: i64, plan_code: &str) -> Result<PlanRow, StoreError>;
+    async fn browse_plans(
+        &self,
+        merchant_id: i64,
+        query: &BrowseQuery,
+    ) -> Result<Page<PlanRow>, StoreError>;
+    /// Writes every column of the plan with this `plan_id`.
+    async fn save_plan(&self, plan: &PlanRow) -> Result<PlanRow, StoreError>;
+    /// Marks a plan deleted, unless a subscription that is not cancelled or complete uses it.
+    async fn delete_plan(&self, merchant_id: i64, plan_id: i64) -> Result<PlanRow, StoreError>;
+
+    async fn insert_subscription(
+        &self,
+        subscription: &SubscriptionRow,
+    ) -> Result<SubscriptionRow, StoreError>;
+    async fn subscription(
+        &self,
+        merchant_id: i64,
+        subscription_id: i64,
+    ) -> Result<SubscriptionRow, StoreError>;
+    async fn browse_subscriptions(
+        &self,
+        merchant_id: i64,
+        query: &BrowseQuery,
+    ) -> Result<Page<SubscriptionRow>, StoreError>;
+    /// Writes the subscription if it has not changed since `expected_updated_at`; a concurrent
+    /// change is a conflict.
+    async fn save_subscription(
+        &self,
+        subscription: &SubscriptionRow,
+        expected_updated_at: &str,
+    ) -> Result<SubscriptionRow, StoreError>;
+    /// Approved and declined attempts (never pending ones).
+    async fn browse_transactions(
+        &self,
+        merchant_id: i64,
+        query: &BrowseQuery,
+    ) -> Result<Page<TransactionRow>, StoreError>;
+
+    /// The active subscription whose next attempt is earliest and due on its merchant's clock by
+    /// `now_utc` (`YYYY-MM-DD HH:MM:SS`), skipping those with an attempt in flight.
+    async fn next_due(
+        &self,
+        merchant_id: Option<i64>,
+        now_utc: &str,
+    ) -> Result<Option<SubscriptionRow>, StoreError>;
+    /// Claims an attempt; `None` when another scheduler already claimed it.
+    async fn claim(&self, attempt: &TransactionRow) -> Result<Option<TransactionRow>, StoreError>;
+    /// Claims not yet recorded (a scheduler stopped between charging and recording).
+    async fn pending(&self) -> Result<Vec<TransactionRow>, StoreError>;
+    /// In one transaction: records the attempt's outcome and writes the subscription's next
+    /// state. `false` when the outcome was already recorded (by another scheduler).
+    async fn record(
+        &self,
+        attempt: &TransactionRow,
+        subscription: &SubscriptionRow,
+    ) -> Result<bool, StoreError>;
+
+    /// The processor's ledger: stores `record` under `key` unless the key is there, and returns
+    /// what is stored, so a charge retried with the same key is never charged twice.
+    async fn processor_charge(
+        &self,
+        key: &str,
+        merchant_id: i64,
+        amount: i64,
+        record: &ProcessorRecord,
+    ) -> Result<(ProcessorRecord, bool), StoreError>;
+    /// How many charges the processor made (for tests and the sandbox's summaries).
+    async fn processor_charge_count(&self, merchant_id: i64) -> Result<i64, StoreError>;
+
+    async fn clock_offset(&self, merchant_id: i64) -> Result<i64, StoreError>;
+    async fn set_clock_offset(
+        &self,
+        merchant_id: i64,
+        offset_seconds: i64,
+    ) -> Result<(), StoreError>;
+}

@@ -1,0 +1,78 @@
+//! The embedded vault and the gateway's key.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Value, json};
+
+use super::support::{GATEWAY_KEY, GatewayApp};
+use crate::helpers::KEY_A;
+
+async fn browse_with(app: &GatewayApp, key: &str) -> (u16, Value) {
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("{}/platform/vault/customer", app.base))
+        .header(
+            "authorization",
+            format!("Basic {}", BASE64.encode(format!("{key}:"))),
+        )
+        .send()
+        .await
+        .expect("a response");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedded_vault_accepts_the_gateway_key_and_refuses_a_wrong_one() {
+    let app = GatewayApp::spawn().await;
+    app.add_customer(json!({ "customer_id": "Mine1", "customer_firm_name": "Mine" }))
+        .await;
+
+    let (status, body) = browse_with(&app, GATEWAY_KEY).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["code"], 0, "{body}");
+    assert_eq!(body["message"], "Success");
+    assert_eq!(body["totalRecords"], 1);
+    assert_eq!(body["data"][0]["customer_id"], "Mine1");
+    assert_eq!(
+        body["data"][0]["node_id"], 210_000_000_001_i64,
+        "the gateway's merchant"
+    );
+
+    let (status, body) = browse_with(&app, "wrong-key").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], 4, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gateway_sees_only_its_own_merchants_customers() {
+    let app = GatewayApp::spawn().await;
+    app.add_customer(json!({ "customer_id": "Mine1", "customer_firm_name": "Mine" }))
+        .await;
+    // Another merchant's key, also known to the embedded vault.
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{}/platform/vault/customer", app.base))
+        .basic_auth(KEY_A, Some(""))
+        .json(&json!({ "customer_id": "Theirs1", "customer_firm_name": "Theirs" }))
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(response.status().as_u16(), 200);
+
+    let data = app
+        .data(
+            r#"{ customers { totalCount nodes { customerId } }
+                 theirs: customer(customerId: "Theirs1") { customerId } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({ "customers": { "totalCount": 1, "nodes": [{ "customerId": "Mine1" }] }, "theirs": null })
+    );
+}
