@@ -126,6 +126,11 @@ pub struct VaultArgs {
     /// Largest accepted request body, in bytes; larger ones get 413.
     #[arg(long, env = "VAULTQL_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Seconds between runs of the billing scheduler, which charges subscriptions that are
+    /// due; 0 turns it off (the sandbox clock endpoint still bills what it passes over).
+    #[arg(long, env = "VAULTQL_BILLING_INTERVAL_SECS", default_value_t = 60)]
+    pub billing_interval_secs: u64,
 }
 
 impl VaultArgs {
@@ -137,6 +142,7 @@ impl VaultArgs {
             api_keys: Vec::new(),
             master_key: None,
             max_body_bytes: 256 * 1024,
+            billing_interval_secs: 60,
         }
     }
 }

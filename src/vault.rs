@@ -8,6 +8,7 @@
 //! - [`filter`] parses the browse `filter` grammar.
 
 pub mod auth;
+pub mod billing;
 pub mod crypto;
 pub mod domain;
 pub mod error;
@@ -22,12 +23,14 @@ mod wire;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 
 use crate::config::{ApiKeySpec, VaultArgs};
 use crate::vault::auth::{ApiKeys, HasApiKeys};
+use crate::vault::billing::BillingService;
 use crate::vault::crypto::{MasterKey, random_alphanumeric};
 use crate::vault::service::VaultService;
 use crate::vault::store::{SqliteStore, VaultStore};
@@ -43,6 +46,7 @@ const DATABASE_FILE: &str = "vault.db";
 #[derive(Clone)]
 pub struct VaultState {
     pub service: Arc<VaultService>,
+    pub billing: Arc<BillingService>,
     pub keys: ApiKeys,
 }
 
@@ -60,14 +64,22 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         Some(encoded) => MasterKey::from_base64(encoded)?,
         None => MasterKey::load_or_create(&args.data_dir)?,
     };
-    let store: Arc<dyn VaultStore> = Arc::new(
+    let sqlite = Arc::new(
         match &args.database_url {
             Some(url) => SqliteStore::open_url(url).await,
             None => SqliteStore::open_file(&args.data_dir.join(DATABASE_FILE)).await,
         }
         .context("could not open the vault database")?,
     );
-    let service = VaultService::open(store, &master).await?;
+    let store: Arc<dyn VaultStore> = sqlite.clone();
+    let service = Arc::new(VaultService::open(store, &master).await?);
+    let billing = Arc::new(BillingService::new(service.clone(), sqlite));
+    if args.billing_interval_secs > 0 {
+        billing
+            .engine
+            .clone()
+            .spawn_scheduler(Duration::from_secs(args.billing_interval_secs));
+    }
     let mut specs: Vec<ApiKeySpec> = args.api_keys.iter().chain(extra_keys).cloned().collect();
     if specs.is_empty() {
         let dev = dev_key(&args.data_dir)?;
@@ -79,7 +91,8 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         specs.push(dev);
     }
     let state = VaultState {
-        service: Arc::new(service),
+        service,
+        billing,
         keys: ApiKeys::new(&specs),
     };
     Ok(routes::router().with_state(state))

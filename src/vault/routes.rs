@@ -2,19 +2,24 @@
 
 mod billing;
 mod customers;
+mod plans;
+mod sandbox;
 mod shipping;
+mod subscriptions;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use serde::de::DeserializeOwned;
 
 use crate::qualpay::{ApiResponse, CustomerVault};
 use crate::vault::VaultState;
 use crate::vault::error::VaultError;
-use crate::vault::store::CustomerRecord;
+use crate::vault::extract::QueryPairs;
+use crate::vault::filter::{self, Field, find_field};
+use crate::vault::store::{BrowseQuery, CustomerRecord};
 use crate::vault::wire;
 
 /// A success envelope, or an error envelope.
@@ -65,7 +70,110 @@ pub fn router() -> Router<VaultState> {
             &format!("{customer}/shipping/{{id}}"),
             delete(shipping::delete),
         )
+        .route("/platform/plan", get(plans::browse).post(plans::add))
+        .route("/platform/plan/{plan}", get(plans::get).put(plans::update))
+        .route("/platform/plan/{plan}/archive", post(plans::archive))
+        .route("/platform/plan/{plan}/delete", delete(plans::delete))
+        .route(
+            "/platform/subscription",
+            get(subscriptions::browse).post(subscriptions::add),
+        )
+        .route(
+            "/platform/subscription/transactions",
+            get(subscriptions::all_transactions),
+        )
+        .route(
+            "/platform/subscription/transactions/{subscription_id}",
+            get(subscriptions::transactions),
+        )
+        .route(
+            "/platform/subscription/{subscription_id}",
+            get(subscriptions::get).put(subscriptions::update),
+        )
+        .route(
+            "/platform/subscription/{subscription_id}/pause",
+            post(subscriptions::pause),
+        )
+        .route(
+            "/platform/subscription/{subscription_id}/resume",
+            post(subscriptions::resume),
+        )
+        .route(
+            "/platform/subscription/{subscription_id}/cancel",
+            post(subscriptions::cancel),
+        )
+        .route(
+            "/platform/sandbox/clock",
+            get(sandbox::clock).post(sandbox::advance),
+        )
         .method_not_allowed_fallback(|| async { VaultError::MethodNotAllowed })
+}
+
+const DEFAULT_COUNT: i64 = 10;
+const MAX_COUNT: i64 = 100;
+
+/// `count`, `page`, `order_on`, `order_by` and `filter`, as the browse endpoints take them.
+pub fn browse_query(
+    query: &QueryPairs,
+    fields: &'static [Field],
+    default_order_on: &str,
+    default_descending: bool,
+) -> Result<BrowseQuery, VaultError> {
+    let mut problems = Vec::new();
+    let count = query.integer("count")?.unwrap_or(DEFAULT_COUNT);
+    if !(1..=MAX_COUNT).contains(&count) {
+        problems.push(format!("count: must be between 1 and {MAX_COUNT}"));
+    }
+    let page = query.integer("page")?.unwrap_or(0);
+    if page < 0 {
+        problems.push("page: must be 0 or more".to_owned());
+    }
+    let order_on_name = query
+        .get("order_on")
+        .filter(|v| !v.is_empty())
+        .unwrap_or(default_order_on);
+    let order_on = find_field(fields, order_on_name);
+    if order_on.is_none() {
+        problems.push(format!(
+            "order_on: unknown field '{}'",
+            truncate(order_on_name)
+        ));
+    }
+    let descending = match query
+        .get("order_by")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("") => default_descending,
+        Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => {
+            problems.push("order_by: must be asc or desc".to_owned());
+            true
+        }
+    };
+    let conditions = filter::parse(&query.all("filter"), fields)
+        .map_err(|e| problems.push(e.to_string()))
+        .unwrap_or_default();
+    match order_on {
+        Some(order_on) if problems.is_empty() => Ok(BrowseQuery {
+            conditions,
+            order_on,
+            descending,
+            count,
+            page,
+        }),
+        _ => Err(VaultError::Validation(problems)),
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+/// `totalPages` of a browse answer.
+fn total_pages(total_records: i64, count: i64) -> i64 {
+    (total_records + count - 1) / count
 }
 
 /// Path parameters, with malformed ones answered in the vault's envelope.

@@ -9,16 +9,17 @@ use crate::qualpay::{
     AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, CustomerFields,
     UpdateBillingCardRequest, UpdateCustomerRequest, UpdateShippingAddressRequest,
 };
+use crate::secret::Secret;
 use crate::vault::crypto::{
-    KeyPurpose, KeyRing, MasterKey, new_wrapped_key, number_aad, random_alphanumeric,
+    KeyPurpose, KeyRing, MasterKey, Sealed, new_wrapped_key, number_aad, random_alphanumeric,
 };
 use crate::vault::domain::ach::{AccountNumber, AccountType, RoutingNumber};
 use crate::vault::domain::card::{CardBrand, CardError, CardNumber, Cvv, ExpDate};
 use crate::vault::error::VaultError;
 use crate::vault::processor::{self, Outcome};
 use crate::vault::store::{
-    BrowseQuery, CardKind, CardPatch, CustomerKey, CustomerRecord, NewCard, NewShippingAddress,
-    Page, VaultStore,
+    BrowseQuery, CardKind, CardPatch, CardRow, CustomerKey, CustomerRecord, NewCard,
+    NewShippingAddress, Page, VaultStore,
 };
 use crate::vault::validate::{self, Problems};
 
@@ -224,15 +225,9 @@ impl VaultService {
         let mut verified_at = None;
         if request.verify == Some(true) {
             if card.kind == CardKind::Card.as_str() {
-                let aad = number_aad(merchant_id, customer_id, &card.card_id);
-                let sealed = crate::vault::crypto::Sealed {
-                    key_id: card.key_id,
-                    blob: card.ciphertext.clone(),
-                };
-                self.store
-                    .audit_decryption(merchant_id, &card.card_id, "verify")
+                let number = self
+                    .open_number(merchant_id, customer_id, &card, "verify")
                     .await?;
-                let number = self.keys.open(&sealed, &aad)?;
                 outcome_to_result(processor::verify(
                     number.expose(),
                     cvv.as_ref().map(Cvv::expose),
@@ -250,6 +245,54 @@ impl VaultService {
             .store
             .update_card(key, &request.card_id, &patch)
             .await?)
+    }
+
+    /// A stored card or account, without its number.
+    pub async fn card(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        card_id: &str,
+    ) -> Result<CardRow, VaultError> {
+        let key = CustomerKey {
+            merchant_id,
+            customer_id,
+        };
+        Ok(self.store.card(key, card_id).await?)
+    }
+
+    /// A stored card with its number decrypted, for `purpose` (recorded in the audit trail).
+    pub async fn card_number_for(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        card_id: &str,
+        purpose: &str,
+    ) -> Result<(CardRow, Secret<String>), VaultError> {
+        let card = self.card(merchant_id, customer_id, card_id).await?;
+        let number = self
+            .open_number(merchant_id, customer_id, &card, purpose)
+            .await?;
+        Ok((card, number))
+    }
+
+    /// Decrypts a stored number; every call leaves an audit record first (PCI DSS 10.2).
+    async fn open_number(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        card: &CardRow,
+        purpose: &str,
+    ) -> Result<Secret<String>, VaultError> {
+        self.store
+            .audit_decryption(merchant_id, &card.card_id, purpose)
+            .await?;
+        let sealed = Sealed {
+            key_id: card.key_id,
+            blob: card.ciphertext.clone(),
+        };
+        let aad = number_aad(merchant_id, customer_id, &card.card_id);
+        Ok(self.keys.open(&sealed, &aad)?)
     }
 
     pub async fn delete_card(

@@ -31,6 +31,15 @@ impl Problems {
         self.messages.is_empty()
     }
 
+    /// `Ok` when nothing was wrong, else a validation error listing every problem.
+    pub fn into_result(self) -> Result<(), crate::vault::error::VaultError> {
+        if self.messages.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::vault::error::VaultError::Validation(self.messages))
+        }
+    }
+
     /// Checks an optional text field's length in characters and that it has no control characters.
     pub fn text(&mut self, field: &str, value: &Option<String>, max: usize) {
         if let Some(value) = value {

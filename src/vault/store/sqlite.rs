@@ -32,15 +32,6 @@ pub struct SqliteStore {
     pub(super) pool: SqlitePool,
 }
 
-/// An amount in whole cents (amounts are validated to two decimals before they get here).
-pub(super) fn cents(amount: rust_decimal::Decimal) -> i64 {
-    use rust_decimal::prelude::ToPrimitive;
-    (amount * rust_decimal::Decimal::ONE_HUNDRED)
-        .round()
-        .to_i64()
-        .unwrap_or(i64::MAX)
-}
-
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` in WAL mode.
     pub async fn open_file(path: &Path) -> Result<Self, StoreError> {
@@ -776,7 +767,7 @@ fn push_value(query: &mut QueryBuilder<'_, Sqlite>, value: &Value) {
         Value::Text(text) => query.push_bind(text.clone()),
         Value::Integer(number) => query.push_bind(*number),
         // Amounts are stored as integer cents.
-        Value::Decimal(number) => query.push_bind(cents(*number)),
+        Value::Decimal(number) => query.push_bind(crate::vault::billing::money::cents(*number)),
         Value::Date(date) => query.push_bind(date.format("%Y-%m-%d").to_string()),
     };
 }
