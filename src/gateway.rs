@@ -16,6 +16,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod paging;
 pub mod query;
+pub mod subscription_query;
 pub mod types;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use axum::routing::get;
 use crate::config::UpstreamBatch;
 use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::loaders::CustomerByIdLoader;
+use crate::gateway::loaders::billing::BillingLoaders;
 use crate::gateway::mutation::MutationRoot;
 use crate::gateway::query::QueryRoot;
 use crate::metrics::Metrics;
@@ -44,10 +46,14 @@ const MAX_COMPLEXITY: usize = 20_000;
 
 /// The schema, without any data: for `vaultql schema` and for building the served one.
 pub fn schema() -> VaultSchema {
-    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 /// The schema in SDL, as committed in `schema/vault.graphql`.
@@ -92,18 +98,24 @@ const DEFAULT_QUERY: &str = "# Customers with their payment methods and addresse
 
 /// `/graphql` (and GraphiQL's assets), `/metrics`, `/healthz` and `/readyz`.
 pub fn router(upstream: Upstream, batch: UpstreamBatch, metrics: Arc<Metrics>) -> Router {
-    let schema = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .data(upstream.clone())
-        .finish();
+    let schema = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .data(upstream.clone())
+    .finish();
     let loader_upstream = upstream.clone();
     // Loaders are made per request: a cache shared across requests would leak data between them.
     let prepare: http::Prepare = Arc::new(move |request| {
-        request.data(CustomerByIdLoader::per_request(
-            loader_upstream.clone(),
-            batch,
-        ))
+        request
+            .data(CustomerByIdLoader::per_request(
+                loader_upstream.clone(),
+                batch,
+            ))
+            .data(BillingLoaders::per_request(&loader_upstream))
     });
     let state = GatewayState { upstream, metrics };
     Router::new()

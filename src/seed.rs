@@ -1,7 +1,13 @@
 //! Demo data for a fresh embedded vault: a handful of customers with cards, a bank account and
-//! shipping addresses, added through the same REST client the gateway uses.
+//! shipping addresses, three plans and four subscriptions, added through the same REST client
+//! the gateway uses.
 
-use crate::qualpay::{AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest};
+use rust_decimal::Decimal;
+
+use crate::qualpay::{
+    AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, AddSubscriptionRequest,
+    PlanRequest,
+};
 use crate::secret::Secret;
 use crate::upstream::{BrowseParams, Upstream, UpstreamError};
 
@@ -18,7 +24,52 @@ pub async fn seed_if_empty(upstream: &Upstream) -> Result<usize, UpstreamError> 
     for customer in &customers {
         upstream.add_customer(customer).await?;
     }
+    for plan in demo_plans() {
+        upstream.add_plan(&plan).await?;
+    }
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    for (customer_id, plan_code) in [
+        ("ADALOVELACE", "PRO-MONTHLY"),
+        ("GRACEHOPPER", "BASIC-MONTHLY"),
+        ("ALANTURING", "ANNUAL"),
+        // Its primary card declines every charge: watch the retries and the suspension.
+        ("ACMECORP", "PRO-MONTHLY"),
+    ] {
+        let subscription = AddSubscriptionRequest {
+            date_start: Some(today.clone()),
+            customer_id: Some(customer_id.into()),
+            plan_code: Some(plan_code.into()),
+            ..AddSubscriptionRequest::default()
+        };
+        upstream.add_subscription(&subscription).await?;
+    }
     Ok(customers.len())
+}
+
+fn demo_plans() -> Vec<PlanRequest> {
+    let plan = |code: &str, name: &str, frequency: i32, amount: Decimal| PlanRequest {
+        plan_code: Some(code.into()),
+        plan_name: Some(name.into()),
+        plan_desc: Some(format!("{name} (demo plan)")),
+        plan_frequency: Some(frequency),
+        plan_duration: Some(-1),
+        amt_tran: Some(amount),
+        ..PlanRequest::default()
+    };
+    let mut pro = plan("PRO-MONTHLY", "Pro, monthly", 3, Decimal::new(2900, 2));
+    pro.amt_setup = Some(Decimal::new(1000, 2));
+    pro.trial_duration = Some(1);
+    pro.amt_trial = Some(Decimal::new(100, 2));
+    let mut annual = plan("ANNUAL", "Annual", 6, Decimal::new(29900, 2));
+    annual.plan_duration = Some(3);
+    vec![
+        plan("BASIC-MONTHLY", "Basic, monthly", 3, Decimal::new(999, 2)),
+        pro,
+        annual,
+    ]
 }
 
 fn card(number: &str, exp_date: &str, zip: &str, primary: bool) -> AddBillingCardRequest {
@@ -122,7 +173,7 @@ fn demo_customers() -> Vec<AddCustomerRequest> {
     acme.billing_cards = Some(vec![
         card("3530111333300000", "1129", "85001", false),
         // Verifies, then declines every charge: for trying out failed recurring payments.
-        card("4000000000000341", "1231", "85001", false),
+        card("4000000000000341", "1231", "85001", true),
     ]);
     acme.shipping_addresses = Some(vec![address(
         "Wile E.",

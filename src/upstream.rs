@@ -19,9 +19,11 @@ pub use error::UpstreamError;
 
 use crate::metrics::Metrics;
 use crate::qualpay::{
-    AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, ApiResponse,
-    CardIdRequest, CustomerVault, ListResponse, ShippingIdRequest, UpdateBillingCardRequest,
-    UpdateCustomerRequest, UpdateShippingAddressRequest,
+    AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, AddSubscriptionRequest,
+    ApiResponse, ArchivePlanRequest, CardIdRequest, CustomerVault, ListResponse, PlanRequest,
+    RecurringPlan, ShippingIdRequest, Subscription, SubscriptionActionRequest, Transaction,
+    UpdateBillingCardRequest, UpdateCustomerRequest, UpdateShippingAddressRequest,
+    UpdateSubscriptionRequest,
 };
 
 /// Idle pooled connections are closed before the 60 s keep-alive of common load balancers, so
@@ -90,6 +92,160 @@ impl Upstream {
         &self,
         params: &BrowseParams,
     ) -> Result<ListResponse<CustomerVault>, UpstreamError> {
+        self.browse("/vault/customer", &["vault", "customer"], params)
+            .await
+    }
+
+    /// `GET /plan`: one page of plans.
+    pub async fn browse_plans(
+        &self,
+        params: &BrowseParams,
+    ) -> Result<ListResponse<RecurringPlan>, UpstreamError> {
+        self.browse("/plan", &["plan"], params).await
+    }
+
+    /// `GET /subscription`: one page of subscriptions.
+    pub async fn browse_subscriptions(
+        &self,
+        params: &BrowseParams,
+    ) -> Result<ListResponse<Subscription>, UpstreamError> {
+        self.browse("/subscription", &["subscription"], params)
+            .await
+    }
+
+    /// `GET /subscription/transactions`: one page of payment attempts of subscriptions.
+    pub async fn browse_transactions(
+        &self,
+        params: &BrowseParams,
+    ) -> Result<ListResponse<Transaction>, UpstreamError> {
+        self.browse(
+            "/subscription/transactions",
+            &["subscription", "transactions"],
+            params,
+        )
+        .await
+    }
+
+    pub async fn add_plan(&self, request: &PlanRequest) -> Result<RecurringPlan, UpstreamError> {
+        data(
+            self.send(Method::POST, "/plan", &["plan"], &[], Some(request))
+                .await?,
+        )
+    }
+
+    pub async fn update_plan(
+        &self,
+        plan_code: &str,
+        request: &PlanRequest,
+    ) -> Result<RecurringPlan, UpstreamError> {
+        data(
+            self.send(
+                Method::PUT,
+                "/plan/{plan_code}",
+                &["plan", plan_code],
+                &[],
+                Some(request),
+            )
+            .await?,
+        )
+    }
+
+    pub async fn archive_plan(
+        &self,
+        plan_code: &str,
+        request: &ArchivePlanRequest,
+    ) -> Result<RecurringPlan, UpstreamError> {
+        data(
+            self.send(
+                Method::POST,
+                "/plan/{plan_code}/archive",
+                &["plan", plan_code, "archive"],
+                &[],
+                Some(request),
+            )
+            .await?,
+        )
+    }
+
+    pub async fn delete_plan(&self, plan_id: i64) -> Result<RecurringPlan, UpstreamError> {
+        let id = plan_id.to_string();
+        data(
+            self.send(
+                Method::DELETE,
+                "/plan/{plan_id}/delete",
+                &["plan", &id, "delete"],
+                &[],
+                None::<&()>,
+            )
+            .await?,
+        )
+    }
+
+    pub async fn add_subscription(
+        &self,
+        request: &AddSubscriptionRequest,
+    ) -> Result<Subscription, UpstreamError> {
+        data(
+            self.send(
+                Method::POST,
+                "/subscription",
+                &["subscription"],
+                &[],
+                Some(request),
+            )
+            .await?,
+        )
+    }
+
+    pub async fn update_subscription(
+        &self,
+        subscription_id: i64,
+        request: &UpdateSubscriptionRequest,
+    ) -> Result<Subscription, UpstreamError> {
+        let id = subscription_id.to_string();
+        data(
+            self.send(
+                Method::PUT,
+                "/subscription/{subscription_id}",
+                &["subscription", &id],
+                &[],
+                Some(request),
+            )
+            .await?,
+        )
+    }
+
+    /// `POST /subscription/{id}/pause`, `/resume` or `/cancel`.
+    pub async fn subscription_action(
+        &self,
+        subscription_id: i64,
+        action: &'static str,
+        request: &SubscriptionActionRequest,
+    ) -> Result<Subscription, UpstreamError> {
+        let id = subscription_id.to_string();
+        let route = match action {
+            "pause" => "/subscription/{subscription_id}/pause",
+            "resume" => "/subscription/{subscription_id}/resume",
+            _ => "/subscription/{subscription_id}/cancel",
+        };
+        data(
+            self.send(
+                Method::POST,
+                route,
+                &["subscription", &id, action],
+                &[],
+                Some(request),
+            )
+            .await?,
+        )
+    }
+
+    async fn browse<T: DeserializeOwned>(
+        &self,
+        route: &'static str,
+        segments: &[&str],
+        params: &BrowseParams,
+    ) -> Result<ListResponse<T>, UpstreamError> {
         let mut query = vec![
             ("count", params.count.to_string()),
             ("page", params.page.to_string()),
@@ -101,14 +257,8 @@ impl Upstream {
             query.push(("order_by", order_by.to_owned()));
         }
         query.extend(params.filters.iter().map(|f| ("filter", f.clone())));
-        self.send(
-            Method::GET,
-            "/vault/customer",
-            &["vault", "customer"],
-            &query,
-            None::<&()>,
-        )
-        .await
+        self.send(Method::GET, route, segments, &query, None::<&()>)
+            .await
     }
 
     pub async fn customer(&self, customer_id: &str) -> Result<CustomerVault, UpstreamError> {

@@ -18,6 +18,12 @@ pub enum NodeRef {
         customer_id: String,
         shipping_id: i64,
     },
+    Plan(String),
+    Subscription(i64),
+    Transaction {
+        subscription_id: i64,
+        pg_id: String,
+    },
 }
 
 pub fn customer(customer_id: &str) -> ID {
@@ -30,6 +36,18 @@ pub fn payment_method(customer_id: &str, card_id: &str) -> ID {
 
 pub fn shipping_address(customer_id: &str, shipping_id: i64) -> ID {
     encode(&["ShippingAddress", customer_id, &shipping_id.to_string()])
+}
+
+pub fn plan(plan_code: &str) -> ID {
+    encode(&["Plan", plan_code])
+}
+
+pub fn subscription(subscription_id: i64) -> ID {
+    encode(&["BillingSubscription", &subscription_id.to_string()])
+}
+
+pub fn transaction(subscription_id: &str, pg_id: &str) -> ID {
+    encode(&["SubscriptionTransaction", subscription_id, pg_id])
 }
 
 fn encode(parts: &[&str]) -> ID {
@@ -49,6 +67,12 @@ pub fn decode(id: &str) -> Option<NodeRef> {
         ["ShippingAddress", customer_id, shipping_id] => Some(NodeRef::ShippingAddress {
             customer_id: (*customer_id).to_owned(),
             shipping_id: shipping_id.parse().ok()?,
+        }),
+        ["Plan", plan_code] => Some(NodeRef::Plan((*plan_code).to_owned())),
+        ["BillingSubscription", id] => Some(NodeRef::Subscription(id.parse().ok()?)),
+        ["SubscriptionTransaction", id, pg_id] => Some(NodeRef::Transaction {
+            subscription_id: id.parse().ok()?,
+            pg_id: (*pg_id).to_owned(),
         }),
         _ => None,
     }
@@ -78,7 +102,7 @@ mod tests {
                 shipping_id: 12
             })
         );
-        for junk in ["", "!!!", "Q3VzdG9tZXI", &BASE64.encode("Plan:x")] {
+        for junk in ["", "!!!", "Q3VzdG9tZXI", &BASE64.encode("Invoice:x")] {
             assert_eq!(decode(junk), None, "{junk}");
         }
     }

@@ -2,6 +2,8 @@
 //! (a loader cache shared across requests would hand one request's data to another). Keys
 //! asked for in the same tick become one upstream call.
 
+pub mod billing;
+
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};

@@ -2,6 +2,7 @@
 //! the changed object under its own name and, always, the customer as it is after the change.
 
 mod address;
+mod billing;
 mod card;
 mod customer;
 
@@ -17,6 +18,7 @@ pub struct MutationRoot(
     customer::CustomerMutations,
     card::CardMutations,
     address::AddressMutations,
+    billing::BillingMutations,
 );
 
 /// Wraps the customer a write returned, and puts it in the request's loader so later fields

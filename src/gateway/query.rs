@@ -1,16 +1,30 @@
 //! The query root: `node`, `customer` and `customers`.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, MergedObject, Object, Result, SimpleObject};
 
 use crate::gateway::customer_query::{CustomerFilter, CustomerOrder};
 use crate::gateway::error::{GatewayError, gql, null_on_error};
 use crate::gateway::paging::{PageArgs, Window, encode_cursor, paginate};
-use crate::gateway::types::{Customer, Node, customer_loader};
+use crate::gateway::subscription_query::SubscriptionFilter;
+use crate::gateway::types::{
+    BillingSubscription, BillingSubscriptionConnection, Customer, Node, Plan, billing_loaders,
+    customer_loader, subscription_page,
+};
 use crate::gateway::upstream;
 use crate::upstream::BrowseParams;
 
-pub struct QueryRoot;
+/// The query root: customers, and billing.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(CustomerQuery, BillingQuery);
+
+#[derive(Default)]
+pub struct CustomerQuery;
+
+#[derive(Default)]
+pub struct BillingQuery;
+
+pub type PlanConnection = Connection<String, Plan, ConnectionTotal>;
 
 /// Fields a connection has beside `edges` and `pageInfo`.
 #[derive(SimpleObject)]
@@ -22,7 +36,7 @@ pub struct ConnectionTotal {
 pub type CustomerConnection = Connection<String, Customer, ConnectionTotal>;
 
 #[Object]
-impl QueryRoot {
+impl CustomerQuery {
     /// Any object by its global id; null when there is none.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Option<Node> {
         null_on_error(ctx, Node::find(ctx, &id).await)
@@ -88,6 +102,110 @@ impl QueryRoot {
             start: window.start,
             total: window.total,
         }))
+    }
+}
+
+#[Object]
+impl BillingQuery {
+    /// A plan by its code (archived ones too); null when there is none.
+    async fn plan(&self, ctx: &Context<'_>, plan_code: String) -> Option<Plan> {
+        let found = match billing_loaders(ctx) {
+            Ok(loaders) => loaders.plans.load_one(plan_code).await.map_err(gql),
+            Err(error) => Err(error),
+        };
+        null_on_error(ctx, found).map(Plan::new)
+    }
+
+    /// Plans by code; archived ones only with `includeArchived`.
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default = false)] include_archived: bool,
+    ) -> Result<PlanConnection> {
+        let upstream = upstream(ctx)?;
+        let filters = if include_archived {
+            Vec::new()
+        } else {
+            vec!["status,EQ,E".to_owned()]
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let window = paginate(&args, |count, page| {
+            let params = BrowseParams {
+                count: count as i64,
+                page: page as i64,
+                order_on: Some("plan_code"),
+                order_by: Some("asc"),
+                filters: filters.clone(),
+            };
+            async move {
+                let page = upstream.browse_plans(&params).await?;
+                let total = usize::try_from(page.total_records).unwrap_or_default();
+                Ok::<_, GatewayError>((page.data, total))
+            }
+        })
+        .await
+        .map_err(gql)?;
+        let plans: Vec<Plan> = window.items.into_iter().map(Plan::new).collect();
+        billing_loaders(ctx)?
+            .plans
+            .feed_many(plans.iter().map(|p| (p.code().to_owned(), p.raw().clone())))
+            .await;
+        Ok(connection(Window {
+            items: plans,
+            start: window.start,
+            total: window.total,
+        }))
+    }
+
+    /// A subscription by the vault's id; null when there is none.
+    async fn subscription(
+        &self,
+        ctx: &Context<'_>,
+        subscription_id: ID,
+    ) -> Option<BillingSubscription> {
+        let Ok(id) = subscription_id.parse::<i64>() else {
+            return None;
+        };
+        let found = match billing_loaders(ctx) {
+            Ok(loaders) => loaders.subscriptions.load_one(id).await.map_err(gql),
+            Err(error) => Err(error),
+        };
+        null_on_error(ctx, found).map(BillingSubscription::new)
+    }
+
+    /// Subscriptions, newest first, a page at a time (like `customers`).
+    async fn subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<SubscriptionFilter>,
+    ) -> Result<BillingSubscriptionConnection> {
+        let filter = filter.unwrap_or_default();
+        let filters = filter.to_upstream().map_err(gql)?;
+        subscription_page(
+            ctx,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+            filters,
+            filter.status,
+        )
+        .await
     }
 }
 

@@ -29,8 +29,8 @@ pub fn deserialize<'de, D: Deserializer<'de>>(
         Number(f64),
         Text(String),
     }
-    match Option::<Raw>::deserialize(deserializer)? {
-        None => Ok(None),
+    let amount = match Option::<Raw>::deserialize(deserializer)? {
+        None => return Ok(None),
         // The shortest representation of the double is the decimal the sender wrote.
         Some(Raw::Number(number)) if number.is_finite() => Decimal::from_str(&number.to_string())
             .map(Some)
@@ -39,7 +39,14 @@ pub fn deserialize<'de, D: Deserializer<'de>>(
         Some(Raw::Text(text)) => Decimal::from_str(text.trim())
             .map(Some)
             .map_err(|_| D::Error::custom("expected an amount")),
-    }
+    }?;
+    // Whole-cent form (`29` reads as `29.00`); more decimals are kept for validation to refuse.
+    Ok(amount.map(|mut amount| {
+        if amount.scale() < 2 {
+            amount.rescale(2);
+        }
+        amount
+    }))
 }
 
 #[cfg(test)]
@@ -63,7 +70,11 @@ mod tests {
         let back: Body = serde_json::from_str(r#"{"amt":19.99}"#).unwrap();
         assert_eq!(back, body);
         let back: Body = serde_json::from_str(r#"{"amt":0.1}"#).unwrap();
-        assert_eq!(back.amt.unwrap().to_string(), "0.1");
+        assert_eq!(back.amt.unwrap().to_string(), "0.10");
+        let whole: Body = serde_json::from_str(r#"{"amt":29}"#).unwrap();
+        assert_eq!(whole.amt.unwrap().to_string(), "29.00");
+        let fine: Body = serde_json::from_str(r#"{"amt":1.005}"#).unwrap();
+        assert_eq!(fine.amt.unwrap().to_string(), "1.005");
         let text: Body = serde_json::from_str(r#"{"amt":"12.50"}"#).unwrap();
         assert_eq!(text.amt.unwrap().to_string(), "12.50");
         assert!(serde_json::from_str::<Body>(r#"{"amt":true}"#).is_err());

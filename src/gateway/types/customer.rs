@@ -2,9 +2,13 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object, Result};
 
-use super::{BankAccount, Card, PaymentMethod, ShippingAddress};
+use super::codes::SubscriptionStatus;
+use super::{
+    BankAccount, BillingSubscription, Card, PaymentMethod, ShippingAddress, billing_loaders,
+};
+use crate::gateway::error::gql;
 use crate::gateway::ids;
 use crate::qualpay::CustomerVault;
 
@@ -125,6 +129,29 @@ impl Customer {
 
     pub async fn shipping_addresses(&self) -> Vec<ShippingAddress> {
         self.shipping_address_list()
+    }
+
+    /// The customer's subscriptions, newest first; only those with one of `status` when given.
+    pub async fn subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<Vec<SubscriptionStatus>>,
+    ) -> Result<Vec<BillingSubscription>> {
+        let all = billing_loaders(ctx)?
+            .by_customer
+            .load_one(self.key().to_owned())
+            .await
+            .map_err(gql)?
+            .unwrap_or_default();
+        Ok(all
+            .into_iter()
+            .map(BillingSubscription::new)
+            .filter(|s| {
+                status
+                    .as_ref()
+                    .is_none_or(|wanted| wanted.contains(&s.status_code()))
+            })
+            .collect())
     }
 
     pub async fn primary_shipping_address(&self) -> Option<ShippingAddress> {

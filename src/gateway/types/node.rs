@@ -2,7 +2,10 @@
 
 use async_graphql::{Context, ID, Interface, Result};
 
-use super::{BankAccount, Card, Customer, PaymentMethod, ShippingAddress, customer_loader};
+use super::{
+    BankAccount, BillingSubscription, Card, Customer, PaymentMethod, Plan, ShippingAddress,
+    SubscriptionTransaction, billing_loaders, customer_loader,
+};
 use crate::gateway::error::gql;
 use crate::gateway::ids::{self, NodeRef};
 
@@ -14,42 +17,90 @@ pub enum Node {
     Card(Card),
     BankAccount(BankAccount),
     ShippingAddress(ShippingAddress),
+    Plan(Plan),
+    BillingSubscription(BillingSubscription),
+    SubscriptionTransaction(SubscriptionTransaction),
 }
 
 impl Node {
-    /// Finds the object behind a global id through the customer loader, so many `node` fields
-    /// in one request cost one upstream call. Unknown or malformed ids give null.
+    /// Finds the object behind a global id through the loaders, so many `node` fields in one
+    /// request cost one upstream call per kind. Unknown or malformed ids give null.
     pub async fn find(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
         let Some(node) = ids::decode(id) else {
             return Ok(None);
         };
-        let customer_id = match &node {
-            NodeRef::Customer(id)
-            | NodeRef::PaymentMethod {
-                customer_id: id, ..
+        match node {
+            NodeRef::Plan(code) => {
+                let plan = billing_loaders(ctx)?
+                    .plans
+                    .load_one(code)
+                    .await
+                    .map_err(gql)?;
+                Ok(plan.map(|p| Node::Plan(Plan::new(p))))
             }
-            | NodeRef::ShippingAddress {
-                customer_id: id, ..
-            } => id.clone(),
-        };
-        let Some(customer) = customer_loader(ctx)?.get(&customer_id).await.map_err(gql)? else {
-            return Ok(None);
-        };
-        Ok(match node {
-            NodeRef::Customer(_) => Some(Node::Customer(customer)),
-            NodeRef::PaymentMethod { card_id, .. } => customer
-                .payment_method_list()
-                .into_iter()
-                .find(|method| method.key() == card_id)
-                .map(|method| match method {
-                    PaymentMethod::Card(card) => Node::Card(card),
-                    PaymentMethod::BankAccount(account) => Node::BankAccount(account),
-                }),
-            NodeRef::ShippingAddress { shipping_id, .. } => customer
-                .shipping_address_list()
-                .into_iter()
-                .find(|address| address.key() == shipping_id)
-                .map(Node::ShippingAddress),
-        })
+            NodeRef::Subscription(id) => {
+                Ok(subscription(ctx, id).await?.map(Node::BillingSubscription))
+            }
+            NodeRef::Transaction {
+                subscription_id,
+                pg_id,
+            } => {
+                let Some(subscription) = subscription(ctx, subscription_id).await? else {
+                    return Ok(None);
+                };
+                let all = billing_loaders(ctx)?
+                    .transactions
+                    .load_one(subscription_id)
+                    .await
+                    .map_err(gql)?
+                    .unwrap_or_default();
+                let customer_id = subscription.raw().customer_id.clone().unwrap_or_default();
+                Ok(all
+                    .into_iter()
+                    .find(|t| t.pg_id.as_deref() == Some(pg_id.as_str()))
+                    .map(|t| {
+                        Node::SubscriptionTransaction(SubscriptionTransaction::of(&customer_id, t))
+                    }))
+            }
+            NodeRef::Customer(customer_id) => {
+                Ok(customer(ctx, &customer_id).await?.map(Node::Customer))
+            }
+            NodeRef::PaymentMethod {
+                customer_id,
+                card_id,
+            } => Ok(customer(ctx, &customer_id).await?.and_then(|customer| {
+                customer
+                    .payment_method_list()
+                    .into_iter()
+                    .find(|method| method.key() == card_id)
+                    .map(|method| match method {
+                        PaymentMethod::Card(card) => Node::Card(card),
+                        PaymentMethod::BankAccount(account) => Node::BankAccount(account),
+                    })
+            })),
+            NodeRef::ShippingAddress {
+                customer_id,
+                shipping_id,
+            } => Ok(customer(ctx, &customer_id).await?.and_then(|customer| {
+                customer
+                    .shipping_address_list()
+                    .into_iter()
+                    .find(|address| address.key() == shipping_id)
+                    .map(Node::ShippingAddress)
+            })),
+        }
     }
+}
+
+async fn customer(ctx: &Context<'_>, customer_id: &str) -> Result<Option<Customer>> {
+    customer_loader(ctx)?.get(customer_id).await.map_err(gql)
+}
+
+async fn subscription(ctx: &Context<'_>, id: i64) -> Result<Option<BillingSubscription>> {
+    let found = billing_loaders(ctx)?
+        .subscriptions
+        .load_one(id)
+        .await
+        .map_err(gql)?;
+    Ok(found.map(BillingSubscription::new))
 }

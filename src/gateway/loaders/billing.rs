@@ -1,0 +1,188 @@
+//! Loaders for plans, subscriptions and their payment attempts. Each groups the keys of one
+//! tick into `field,IN,a|b|c` browses (100 ids per browse, every page of the answer).
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+
+use crate::qualpay::{ListResponse, RecurringPlan, Subscription, Transaction};
+use crate::upstream::{BrowseParams, Upstream, UpstreamError};
+
+const IN_CHUNK: usize = 100;
+const PAGE: i64 = 100;
+
+/// The billing loaders of one request.
+pub struct BillingLoaders {
+    pub plans: DataLoader<PlanByCodeLoader, HashMapCache>,
+    pub subscriptions: DataLoader<SubscriptionByIdLoader, HashMapCache>,
+    pub by_customer: DataLoader<SubscriptionsByCustomerLoader, HashMapCache>,
+    pub transactions: DataLoader<TransactionsBySubscriptionLoader, HashMapCache>,
+}
+
+impl BillingLoaders {
+    pub fn per_request(upstream: &Upstream) -> Self {
+        fn loader<T: Loader<K>, K>(inner: T) -> DataLoader<T, HashMapCache>
+        where
+            K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        {
+            DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default())
+                .max_batch_size(1000)
+        }
+        Self {
+            plans: loader(PlanByCodeLoader(upstream.clone())),
+            subscriptions: loader(SubscriptionByIdLoader(upstream.clone())),
+            by_customer: loader(SubscriptionsByCustomerLoader(upstream.clone())),
+            transactions: loader(TransactionsBySubscriptionLoader(upstream.clone())),
+        }
+    }
+}
+
+/// Every item whose `field` is one of `ids`: one browse per 100 ids, all pages of each.
+async fn browse_in<T, F, Fut>(
+    field: &str,
+    ids: &[String],
+    order_on: &'static str,
+    fetch: F,
+) -> Result<Vec<T>, UpstreamError>
+where
+    F: Fn(BrowseParams) -> Fut,
+    Fut: Future<Output = Result<ListResponse<T>, UpstreamError>>,
+{
+    let chunks = ids.chunks(IN_CHUNK).map(|chunk| {
+        let filter = format!("{field},IN,{}", chunk.join("|"));
+        let fetch = &fetch;
+        async move {
+            let mut items = Vec::new();
+            for page in 0.. {
+                let params = BrowseParams {
+                    count: PAGE,
+                    page,
+                    order_on: Some(order_on),
+                    order_by: Some("desc"),
+                    filters: vec![filter.clone()],
+                };
+                let answer = fetch(params).await?;
+                let done = (page + 1) * PAGE >= answer.total_records || answer.data.is_empty();
+                items.extend(answer.data);
+                if done {
+                    break;
+                }
+            }
+            Ok::<_, UpstreamError>(items)
+        }
+    });
+    Ok(futures_util::future::try_join_all(chunks)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Ids that can be sent in the filter grammar (no `|`, `;` or `,`).
+fn sendable(keys: &[String]) -> Vec<String> {
+    keys.iter()
+        .filter(|k| !k.is_empty() && !k.contains(['|', ';', ',']))
+        .cloned()
+        .collect()
+}
+
+/// Plans by `plan_code` (archived ones too).
+pub struct PlanByCodeLoader(Upstream);
+
+impl Loader<String> for PlanByCodeLoader {
+    type Value = RecurringPlan;
+    type Error = UpstreamError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, RecurringPlan>, UpstreamError> {
+        let plans = browse_in("plan_code", &sendable(keys), "plan_code", |p| async move {
+            self.0.browse_plans(&p).await
+        })
+        .await?;
+        Ok(plans
+            .into_iter()
+            .filter_map(|plan| Some((plan.plan_code.clone()?, plan)))
+            .collect())
+    }
+}
+
+/// Subscriptions by `subscription_id`.
+pub struct SubscriptionByIdLoader(Upstream);
+
+impl Loader<i64> for SubscriptionByIdLoader {
+    type Value = Subscription;
+    type Error = UpstreamError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Subscription>, UpstreamError> {
+        let ids: Vec<String> = keys.iter().map(i64::to_string).collect();
+        let subscriptions = browse_in("subscription_id", &ids, "subscription_id", |p| async move {
+            self.0.browse_subscriptions(&p).await
+        })
+        .await?;
+        Ok(subscriptions
+            .into_iter()
+            .filter_map(|s| Some((s.subscription_id?, s)))
+            .collect())
+    }
+}
+
+/// A customer's subscriptions, newest first, by `customer_id`.
+pub struct SubscriptionsByCustomerLoader(Upstream);
+
+impl Loader<String> for SubscriptionsByCustomerLoader {
+    type Value = Vec<Subscription>;
+    type Error = UpstreamError;
+
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<Subscription>>, UpstreamError> {
+        let subscriptions = browse_in(
+            "customer_id",
+            &sendable(keys),
+            "subscription_id",
+            |p| async move { self.0.browse_subscriptions(&p).await },
+        )
+        .await?;
+        let mut by_customer: HashMap<String, Vec<Subscription>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for subscription in subscriptions {
+            if let Some(list) = subscription
+                .customer_id
+                .as_ref()
+                .and_then(|id| by_customer.get_mut(id))
+            {
+                list.push(subscription);
+            }
+        }
+        Ok(by_customer)
+    }
+}
+
+/// A subscription's payment attempts, newest first, by `subscription_id`.
+pub struct TransactionsBySubscriptionLoader(Upstream);
+
+impl Loader<i64> for TransactionsBySubscriptionLoader {
+    type Value = Vec<Transaction>;
+    type Error = UpstreamError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<Transaction>>, UpstreamError> {
+        let ids: Vec<String> = keys.iter().map(i64::to_string).collect();
+        let transactions = browse_in("subscription_id", &ids, "tran_time", |p| async move {
+            self.0.browse_transactions(&p).await
+        })
+        .await?;
+        let mut by_subscription: HashMap<i64, Vec<Transaction>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for transaction in transactions {
+            let id = transaction
+                .subscription_id
+                .as_deref()
+                .and_then(|id| id.parse().ok());
+            if let Some(list) = id.and_then(|id| by_subscription.get_mut(&id)) {
+                list.push(transaction);
+            }
+        }
+        Ok(by_subscription)
+    }
+}

@@ -1,0 +1,332 @@
+//! `BillingSubscription` and `SubscriptionTransaction`. (Not `Subscription`: GraphQL reserves
+//! that name for the root type of live events.)
+
+use std::sync::Arc;
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use rust_decimal::Decimal;
+
+use super::codes::{BillingFrequency, Date, SubscriptionStatus, TransactionStatus};
+use super::{
+    Card, Customer, PaymentMethod, Plan, billing_loaders, customer_loader, linked_customer,
+};
+use crate::gateway::error::{GatewayError, gql};
+use crate::gateway::ids;
+use crate::gateway::paging::{PageArgs, Window, paginate};
+use crate::gateway::query::{ConnectionTotal, connection};
+use crate::gateway::upstream;
+use crate::qualpay::{Subscription, Transaction};
+use crate::upstream::BrowseParams;
+
+pub type BillingSubscriptionConnection = Connection<String, BillingSubscription, ConnectionTotal>;
+pub type SubscriptionTransactionConnection =
+    Connection<String, SubscriptionTransaction, ConnectionTotal>;
+
+#[derive(Clone)]
+pub struct BillingSubscription(Arc<Subscription>);
+
+impl BillingSubscription {
+    pub fn new(subscription: Subscription) -> Self {
+        Self(Arc::new(subscription))
+    }
+
+    pub fn key(&self) -> i64 {
+        self.0.subscription_id.unwrap_or_default()
+    }
+
+    pub fn raw(&self) -> &Subscription {
+        &self.0
+    }
+
+    pub fn status_code(&self) -> SubscriptionStatus {
+        SubscriptionStatus::from_code(self.0.status.as_deref().unwrap_or("A"))
+    }
+}
+
+/// The trial part of a subscription.
+#[derive(SimpleObject)]
+pub struct SubscriptionTrial {
+    pub amount: Option<Decimal>,
+    pub start_date: Option<Date>,
+    pub end_date: Option<Date>,
+}
+
+/// A customer's recurring payments, on a plan or with their own terms.
+#[Object]
+impl BillingSubscription {
+    /// Global id, for `node(id:)`.
+    pub async fn id(&self) -> ID {
+        ids::subscription(self.key())
+    }
+
+    /// The vault's id of the subscription.
+    pub async fn subscription_id(&self) -> ID {
+        ID(self.key().to_string())
+    }
+
+    pub async fn status(&self) -> SubscriptionStatus {
+        self.status_code()
+    }
+
+    pub async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        linked_customer(ctx, self.0.customer_id.as_deref().unwrap_or_default()).await
+    }
+
+    /// The plan it follows; null for a subscription with its own terms.
+    pub async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
+        let Some(code) = self
+            .0
+            .plan_code
+            .clone()
+            .filter(|_| self.0.subscription_on_plan != Some(false))
+        else {
+            return Ok(None);
+        };
+        let plan = billing_loaders(ctx)?
+            .plans
+            .load_one(code)
+            .await
+            .map_err(gql)?;
+        Ok(plan.map(Plan::new))
+    }
+
+    /// The card it charges; null when that is a bank account or no longer stored.
+    pub async fn card(&self, ctx: &Context<'_>) -> Result<Option<Card>> {
+        let customer_id = self.0.customer_id.as_deref().unwrap_or_default();
+        let card_id = self.0.card_id.as_deref().unwrap_or_default();
+        find_card(ctx, customer_id, card_id).await
+    }
+
+    pub async fn frequency(&self) -> BillingFrequency {
+        self.0
+            .plan_frequency
+            .and_then(BillingFrequency::from_code)
+            .unwrap_or(BillingFrequency::Monthly)
+    }
+
+    pub async fn interval(&self) -> i32 {
+        self.0.interval.unwrap_or(1)
+    }
+
+    /// Billing cycles after the trial; -1 bills until cancelled.
+    pub async fn duration(&self) -> i32 {
+        self.0.plan_duration.unwrap_or(-1)
+    }
+
+    pub async fn start_date(&self) -> Option<Date> {
+        Date::parse(self.0.date_start.as_deref())
+    }
+
+    /// Null once the subscription is cancelled or complete.
+    pub async fn next_billing_date(&self) -> Option<Date> {
+        Date::parse(self.0.date_next.as_deref())
+    }
+
+    /// The last billing date; null for one that bills until cancelled.
+    pub async fn end_date(&self) -> Option<Date> {
+        Date::parse(self.0.date_end.as_deref())
+    }
+
+    /// What each regular billing cycle charges.
+    pub async fn amount(&self) -> Decimal {
+        self.0.recur_amt.unwrap_or_default()
+    }
+
+    pub async fn setup_amount(&self) -> Option<Decimal> {
+        self.0.amt_setup
+    }
+
+    /// The prorated first payment, charged on the start date.
+    pub async fn prorate_amount(&self) -> Option<Decimal> {
+        self.0.prorate_amt
+    }
+
+    pub async fn currency(&self) -> Option<&str> {
+        self.0.tran_currency.as_deref()
+    }
+
+    /// Null when the subscription has no trial.
+    pub async fn trial(&self) -> Option<SubscriptionTrial> {
+        self.0.trial_date_start.as_ref()?;
+        Some(SubscriptionTrial {
+            amount: self.0.trial_amt,
+            start_date: Date::parse(self.0.trial_date_start.as_deref()),
+            end_date: Date::parse(self.0.trial_date_end.as_deref()),
+        })
+    }
+
+    /// Payment attempts, newest first.
+    pub async fn transactions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<SubscriptionTransactionConnection> {
+        let all = billing_loaders(ctx)?
+            .transactions
+            .load_one(self.key())
+            .await
+            .map_err(gql)?
+            .unwrap_or_default();
+        let customer_id: Arc<str> = Arc::from(self.0.customer_id.as_deref().unwrap_or_default());
+        let total = all.len();
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        // The loader already holds every attempt of the subscription: page in memory.
+        let window = paginate(&args, |count, page| {
+            let items: Vec<Transaction> =
+                all.iter().skip(count * page).take(count).cloned().collect();
+            async move { Ok::<_, GatewayError>((items, total)) }
+        })
+        .await
+        .map_err(gql)?;
+        Ok(connection(Window {
+            items: window
+                .items
+                .into_iter()
+                .map(|t| SubscriptionTransaction::new(customer_id.clone(), t))
+                .collect(),
+            start: window.start,
+            total: window.total,
+        }))
+    }
+}
+
+/// One payment attempt of a subscription.
+#[derive(Clone)]
+pub struct SubscriptionTransaction {
+    customer_id: Arc<str>,
+    transaction: Arc<Transaction>,
+}
+
+impl SubscriptionTransaction {
+    fn new(customer_id: Arc<str>, transaction: Transaction) -> Self {
+        Self {
+            customer_id,
+            transaction: Arc::new(transaction),
+        }
+    }
+
+    pub fn of(customer_id: &str, transaction: Transaction) -> Self {
+        Self::new(Arc::from(customer_id), transaction)
+    }
+}
+
+#[Object]
+impl SubscriptionTransaction {
+    /// Global id, for `node(id:)`.
+    pub async fn id(&self) -> ID {
+        let subscription_id = self
+            .transaction
+            .subscription_id
+            .as_deref()
+            .unwrap_or_default();
+        ids::transaction(
+            subscription_id,
+            self.transaction.pg_id.as_deref().unwrap_or_default(),
+        )
+    }
+
+    /// The gateway's id of the payment (Qualpay `pg_id`).
+    pub async fn transaction_id(&self) -> Option<&str> {
+        self.transaction.pg_id.as_deref()
+    }
+
+    /// The billing date the attempt was for.
+    pub async fn date(&self) -> Option<Date> {
+        Date::parse(self.transaction.tran_date.as_deref())
+    }
+
+    pub async fn amount(&self) -> Decimal {
+        self.transaction.amt_tran.unwrap_or_default()
+    }
+
+    pub async fn status(&self) -> TransactionStatus {
+        TransactionStatus::from_code(self.transaction.tran_status.as_deref())
+    }
+
+    /// The processor's response code (`000` approved).
+    pub async fn response_code(&self) -> Option<&str> {
+        self.transaction.rcode.as_deref()
+    }
+
+    pub async fn auth_code(&self) -> Option<&str> {
+        self.transaction.auth_code.as_deref()
+    }
+
+    /// The number charged, masked.
+    pub async fn masked_card_number(&self) -> Option<&str> {
+        self.transaction.card_number.as_deref()
+    }
+
+    /// The card charged, when the vault says which and it is still stored.
+    pub async fn card(&self, ctx: &Context<'_>) -> Result<Option<Card>> {
+        match self.transaction.card_id.as_deref() {
+            Some(card_id) => find_card(ctx, &self.customer_id, card_id).await,
+            None => Ok(None),
+        }
+    }
+}
+
+async fn find_card(ctx: &Context<'_>, customer_id: &str, card_id: &str) -> Result<Option<Card>> {
+    let customer = customer_loader(ctx)?.get(customer_id).await.map_err(gql)?;
+    Ok(customer.and_then(|customer| {
+        customer
+            .payment_method_list()
+            .into_iter()
+            .find(|method| method.key() == card_id)
+            .and_then(PaymentMethod::into_card)
+    }))
+}
+
+/// A page of subscriptions matching `filters` (and any of `statuses`), newest first.
+pub async fn subscription_page(
+    ctx: &Context<'_>,
+    args: PageArgs,
+    mut filters: Vec<String>,
+    statuses: Option<Vec<SubscriptionStatus>>,
+) -> Result<BillingSubscriptionConnection> {
+    if let Some(statuses) = statuses.filter(|s| !s.is_empty()) {
+        let codes: Vec<&str> = statuses.iter().map(|s| s.code()).collect();
+        filters.push(format!("status,IN,{}", codes.join("|")));
+    }
+    let upstream = upstream(ctx)?;
+    let window = paginate(&args, |count, page| {
+        let params = BrowseParams {
+            count: count as i64,
+            page: page as i64,
+            order_on: Some("subscription_id"),
+            order_by: Some("desc"),
+            filters: filters.clone(),
+        };
+        async move {
+            let page = upstream.browse_subscriptions(&params).await?;
+            let total = usize::try_from(page.total_records).unwrap_or_default();
+            Ok::<_, GatewayError>((page.data, total))
+        }
+    })
+    .await
+    .map_err(gql)?;
+    let items: Vec<BillingSubscription> = window
+        .items
+        .into_iter()
+        .map(BillingSubscription::new)
+        .collect();
+    let loaders = billing_loaders(ctx)?;
+    loaders
+        .subscriptions
+        .feed_many(items.iter().map(|s| (s.key(), s.raw().clone())))
+        .await;
+    Ok(connection(Window {
+        items,
+        start: window.start,
+        total: window.total,
+    }))
+}
