@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 
 use super::subscriptions::{self, advance, charge_of, decline};
 use crate::vault::crypto::random_alphanumeric;
@@ -186,12 +186,17 @@ impl Engine {
             .subscription(attempt.merchant_id, attempt.subscription_id)
             .await?;
         let current = sub.next_event == attempt.event && sub.failed_attempts == attempt.attempt;
-        if current && sub.status == subscriptions::ACTIVE {
-            if outcome.approved {
-                advance(&mut sub);
-            } else {
-                decline(&mut sub);
+        // A charge that went through moves the subscription on whatever happened to it
+        // meanwhile (a pause, say); a decline only counts against an active one.
+        if current && outcome.approved {
+            let status = sub.status.clone();
+            advance(&mut sub);
+            if status != subscriptions::ACTIVE && sub.status == subscriptions::ACTIVE {
+                sub.status = status;
             }
+            sub.updated_at = crate::vault::store::timestamp(Utc::now());
+        } else if current && sub.status == subscriptions::ACTIVE {
+            decline(&mut sub);
             sub.updated_at = crate::vault::store::timestamp(Utc::now());
         }
         attempt.tran_status = if outcome.approved { "A" } else { "D" }.into();
@@ -220,9 +225,4 @@ impl Engine {
             }
         });
     }
-}
-
-/// The day a merchant's clock shows, for callers that have only a date.
-pub fn today_plus(offset_seconds: i64) -> NaiveDate {
-    (Utc::now() + chrono::Duration::seconds(offset_seconds)).date_naive()
 }

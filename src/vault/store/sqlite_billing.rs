@@ -274,9 +274,12 @@ impl BillingStore for SqliteStore {
         );
         query.push_bind(now_utc);
         query.push(", '+' || COALESCE(c.offset_seconds, 0) || ' seconds') ");
+        // Skip subscriptions with an attempt in flight, and any whose due attempt was already
+        // made (its outcome is recorded; charging it again could only double-bill).
         query.push(
             "AND NOT EXISTS (SELECT 1 FROM subscription_transactions t \
-             WHERE t.subscription_id = s.subscription_id AND t.tran_status = 'P') ",
+             WHERE t.subscription_id = s.subscription_id AND (t.tran_status = 'P' \
+             OR (t.event = s.next_event AND t.attempt = s.failed_attempts))) ",
         );
         if let Some(merchant_id) = merchant_id {
             query.push("AND s.merchant_id = ").push_bind(merchant_id);
