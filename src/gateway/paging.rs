@@ -8,6 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64;
 
 use crate::gateway::error::GatewayError;
+use crate::qualpay::ListResponse;
+use crate::upstream::{BrowseParams, UpstreamError};
 
 /// Items in a page when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: usize = 10;
@@ -94,6 +96,36 @@ where
     }
     let end = end.max(start);
     fetch_range(start, end, &fetch).await
+}
+
+/// The page `args` asks for of an upstream browse ordered by `order`, with `filters`.
+/// `browse` is one upstream browse call (`browse_customers`, `browse_plans`, ...).
+pub async fn browse_window<T, F, Fut>(
+    args: &PageArgs,
+    order: (&'static str, &'static str),
+    filters: &[String],
+    browse: F,
+) -> Result<Window<T>, GatewayError>
+where
+    F: Fn(BrowseParams) -> Fut,
+    Fut: Future<Output = Result<ListResponse<T>, UpstreamError>>,
+{
+    paginate(args, |count, page| {
+        let params = BrowseParams {
+            count: count as i64,
+            page: page as i64,
+            order_on: Some(order.0),
+            order_by: Some(order.1),
+            filters: filters.to_vec(),
+        };
+        let answer = browse(params);
+        async move {
+            let page = answer.await?;
+            let total = usize::try_from(page.total_records).unwrap_or_default();
+            Ok((page.data, total))
+        }
+    })
+    .await
 }
 
 /// Fetches the items at offsets `start..end` (at most [`MAX_PAGE_SIZE`]) with as few calls as

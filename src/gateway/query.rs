@@ -4,15 +4,14 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, MergedObject, Object, Result, SimpleObject};
 
 use crate::gateway::customer_query::{CustomerFilter, CustomerOrder};
-use crate::gateway::error::{GatewayError, gql, null_on_error};
-use crate::gateway::paging::{PageArgs, Window, encode_cursor, paginate};
+use crate::gateway::error::{gql, null_on_error};
+use crate::gateway::paging::{PageArgs, Window, browse_window, encode_cursor};
 use crate::gateway::subscription_query::SubscriptionFilter;
 use crate::gateway::types::{
     BillingSubscription, BillingSubscriptionConnection, Customer, Node, Plan, billing_loaders,
     customer_loader, subscription_page,
 };
 use crate::gateway::upstream;
-use crate::upstream::BrowseParams;
 
 /// The query root: customers, and billing.
 #[derive(MergedObject, Default)]
@@ -76,19 +75,8 @@ impl CustomerQuery {
             last,
             before,
         };
-        let window = paginate(&args, |count, page| {
-            let params = BrowseParams {
-                count: count as i64,
-                page: page as i64,
-                order_on: Some(order_on),
-                order_by: Some(order_by),
-                filters: filters.clone(),
-            };
-            async move {
-                let page = upstream.browse_customers(&params).await?;
-                let total = usize::try_from(page.total_records).unwrap_or_default();
-                Ok::<_, GatewayError>((page.data, total))
-            }
+        let window = browse_window(&args, (order_on, order_by), &filters, |params| async move {
+            upstream.browse_customers(&params).await
         })
         .await
         .map_err(gql)?;
@@ -138,19 +126,8 @@ impl BillingQuery {
             last,
             before,
         };
-        let window = paginate(&args, |count, page| {
-            let params = BrowseParams {
-                count: count as i64,
-                page: page as i64,
-                order_on: Some("plan_code"),
-                order_by: Some("asc"),
-                filters: filters.clone(),
-            };
-            async move {
-                let page = upstream.browse_plans(&params).await?;
-                let total = usize::try_from(page.total_records).unwrap_or_default();
-                Ok::<_, GatewayError>((page.data, total))
-            }
+        let window = browse_window(&args, ("plan_code", "asc"), &filters, |params| async move {
+            upstream.browse_plans(&params).await
         })
         .await
         .map_err(gql)?;

@@ -13,11 +13,10 @@ use super::{
 };
 use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::ids;
-use crate::gateway::paging::{PageArgs, Window, paginate};
+use crate::gateway::paging::{PageArgs, Window, browse_window, paginate};
 use crate::gateway::query::{ConnectionTotal, connection};
 use crate::gateway::upstream;
 use crate::qualpay::{Subscription, Transaction};
-use crate::upstream::BrowseParams;
 
 pub type BillingSubscriptionConnection = Connection<String, BillingSubscription, ConnectionTotal>;
 pub type SubscriptionTransactionConnection =
@@ -298,20 +297,12 @@ pub async fn subscription_page(
         filters.push(format!("status,IN,{}", codes.join("|")));
     }
     let upstream = upstream(ctx)?;
-    let window = paginate(&args, |count, page| {
-        let params = BrowseParams {
-            count: count as i64,
-            page: page as i64,
-            order_on: Some("subscription_id"),
-            order_by: Some("desc"),
-            filters: filters.clone(),
-        };
-        async move {
-            let page = upstream.browse_subscriptions(&params).await?;
-            let total = usize::try_from(page.total_records).unwrap_or_default();
-            Ok::<_, GatewayError>((page.data, total))
-        }
-    })
+    let window = browse_window(
+        &args,
+        ("subscription_id", "desc"),
+        &filters,
+        |params| async move { upstream.browse_subscriptions(&params).await },
+    )
     .await
     .map_err(gql)?;
     let items: Vec<BillingSubscription> = window
