@@ -40,7 +40,7 @@ use crate::upstream::Upstream;
 pub type VaultSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Deepest query accepted.
-const MAX_DEPTH: usize = 12;
+const MAX_DEPTH: usize = 20;
 /// Most fields one query may resolve, counting each connection page's items.
 const MAX_COMPLEXITY: usize = 20_000;
 

@@ -201,3 +201,51 @@ async fn the_served_schema_introspects_as_the_committed_sdl_says() {
         );
     }
 }
+
+/// The introspection query GraphiQL sends on load (graphql-js `getIntrospectionQuery` with
+/// descriptions, deprecated input values, repeatable directives and a type-reference depth of 9).
+const GRAPHIQL_INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    description
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives {
+      name description isRepeatable locations
+      args(includeDeprecated: true) { ...InputValue }
+    }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL
+  fields(includeDeprecated: true) {
+    name description
+    args(includeDeprecated: true) { ...InputValue }
+    type { ...TypeRef }
+    isDeprecated deprecationReason
+  }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue {
+  name description type { ...TypeRef } defaultValue isDeprecated deprecationReason
+}
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphiqls_introspection_query_passes_the_depth_and_complexity_limits() {
+    let app = GatewayApp::spawn().await;
+    let data = app.data(GRAPHIQL_INTROSPECTION, json!({})).await;
+    let types = data["__schema"]["types"].as_array().expect("the types");
+    assert!(types.iter().any(|t| t["name"] == "Customer"));
+    assert!(types.iter().any(|t| t["name"] == "BillingSubscription"));
+}
