@@ -223,7 +223,8 @@ impl BillingService {
         // A prorated first payment covers the days from the start to the first billing day.
         sub.prorate_amt = match sub.prorate_amt {
             Some(0) if first > start => {
-                let full = schedule.cycle_days(first, anchor);
+                let previous = subscriptions::previous_billing_date(&schedule, first, anchor);
+                let full = (first - previous).num_days();
                 Some(cents(prorated_amount(
                     money::dollars(sub.recur_amt),
                     start,

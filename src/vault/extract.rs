@@ -42,11 +42,12 @@ where
 pub struct BodyLimit(pub usize);
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, VaultError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    // Every request body of the API is an object; serde would also take an array for a struct.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(VaultError::invalid("request body must be a JSON object"));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let problem = describe(&inner);
@@ -55,7 +56,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, VaultError> {
         } else {
             VaultError::invalid(format!("{path}: {problem}"))
         }
-    })
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| VaultError::invalid("request body: unexpected text after the JSON object"))?;
+    Ok(value)
 }
 
 /// Says what is wrong without quoting the value: serde's messages quote it
@@ -177,6 +182,7 @@ mod tests {
     fn malformed_json_says_where() {
         assert!(message("{\"name\": ").contains("malformed JSON"));
         assert!(message("").contains("JSON object"));
-        assert!(message("[]").contains("request body"));
+        assert!(message("[]").contains("JSON object"));
+        assert!(message(r#"{"name":"a"} trailing"#).contains("after the JSON object"));
     }
 }

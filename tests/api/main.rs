@@ -22,6 +22,11 @@ macro_rules! assert_vault_snapshot {
 
 mod ach;
 mod billing;
+mod billing_engine;
+mod billing_exactly_once;
+mod billing_plans;
+mod billing_subscriptions;
+mod billing_support;
 mod browse;
 mod capture;
 mod concurrency;

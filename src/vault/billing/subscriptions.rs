@@ -78,6 +78,7 @@ pub fn advance(sub: &mut SubscriptionRow) {
         cycle => cycle + 1,
     };
     sub.failed_attempts = 0;
+    sub.retry_base = 0;
     let cycles = i64::from(sub.trial_duration) + i64::from(sub.plan_duration);
     if sub.plan_duration != -1 && next >= cycles {
         sub.status = COMPLETE.into();
@@ -108,7 +109,8 @@ pub fn decline(sub: &mut SubscriptionRow) {
         return;
     }
     let due = sub.date_next.as_deref().and_then(date).unwrap_or_default();
-    match retry_date(due, u32::try_from(sub.failed_attempts).unwrap_or(u32::MAX)) {
+    let failed = sub.failed_attempts - sub.retry_base;
+    match retry_date(due, u32::try_from(failed).unwrap_or(u32::MAX)) {
         Some(retry) => sub.next_attempt_on = Some(day(retry)),
         None => {
             sub.status = SUSPENDED.into();
@@ -123,11 +125,12 @@ pub fn cancel(sub: &mut SubscriptionRow) {
     sub.next_attempt_on = None;
 }
 
-/// Back to active. A suspended subscription retries its unpaid event today; a paused one skips
+/// Back to active. A suspended subscription retries its unpaid event today, with a fresh set of
+/// retries (attempt numbers go on counting, so every attempt stays distinct); a paused one skips
 /// the cycles that fell in the pause (they are not billed) and bills from the next one on.
 pub fn resume(sub: &mut SubscriptionRow, today: NaiveDate) {
     let was = std::mem::replace(&mut sub.status, ACTIVE.into());
-    sub.failed_attempts = 0;
+    sub.retry_base = sub.failed_attempts;
     let Some(mut due) = sub.date_next.as_deref().and_then(date) else {
         return;
     };
@@ -139,6 +142,29 @@ pub fn resume(sub: &mut SubscriptionRow, today: NaiveDate) {
         sub.date_next = Some(day(due));
     }
     sub.next_attempt_on = Some(day(due.max(today)));
+}
+
+/// The billing date one cycle before `date`, for the length of the cycle that ends on it.
+pub fn previous_billing_date(schedule: &Schedule, date: NaiveDate, anchor_day: u32) -> NaiveDate {
+    use chrono::{Datelike, Days, Months};
+    let months = |n: u32| {
+        let back = date.checked_sub_months(Months::new(n)).unwrap_or(date);
+        let last = (28..=31)
+            .rev()
+            .find(|d| back.with_day(*d).is_some())
+            .unwrap_or(28);
+        back.with_day(anchor_day.min(last)).unwrap_or(back)
+    };
+    let days = |n: u64| date.checked_sub_days(Days::new(n)).unwrap_or(date);
+    match schedule.frequency {
+        Frequency::Daily => days(1),
+        Frequency::Weekly => days(7 * u64::from(schedule.interval)),
+        Frequency::BiWeekly => days(14),
+        Frequency::Monthly => months(schedule.interval),
+        Frequency::Quarterly => months(3),
+        Frequency::BiAnnually => months(6),
+        Frequency::Annually => months(12),
+    }
 }
 
 fn anchor(sub: &SubscriptionRow) -> u32 {
@@ -306,6 +332,16 @@ mod tests {
             Some("2027-01-10"),
             "the unpaid cycle is still due"
         );
+    }
+
+    #[test]
+    fn the_cycle_before_a_date_keeps_the_anchor_day() {
+        let monthly = Schedule { frequency: Frequency::Monthly, interval: 1, specific_day: None };
+        let day = |s| date(s).unwrap();
+        assert_eq!(previous_billing_date(&monthly, day("2026-11-25"), 25), day("2026-10-25"));
+        assert_eq!(previous_billing_date(&monthly, day("2027-03-31"), 31), day("2027-02-28"));
+        let weekly = Schedule { frequency: Frequency::Weekly, interval: 2, specific_day: None };
+        assert_eq!(previous_billing_date(&weekly, day("2026-11-25"), 25), day("2026-11-11"));
     }
 
     #[test]

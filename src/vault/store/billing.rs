@@ -71,6 +71,7 @@ pub struct SubscriptionRow {
     pub date_next: Option<String>,
     pub next_attempt_on: Option<String>,
     pub failed_attempts: i64,
+    pub retry_base: i64,
     pub created_at: String,
     pub updated_at: String,
 }

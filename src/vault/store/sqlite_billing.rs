@@ -19,7 +19,7 @@ const SUBSCRIPTION_COLUMNS: &str = "merchant_id, customer_id, card_id, plan_id, 
     bill_specific_day, day_of_week, day_of_month, month, anchor_day, amt_setup, trial_amt, \
     recur_amt, prorate_amt, tran_currency, profile_id, purchase_id, cancel_on_setup_fail, status, \
     date_start, first_billing, next_event, date_next, next_attempt_on, failed_attempts, \
-    created_at, updated_at";
+    retry_base, created_at, updated_at";
 
 /// A browse over one table, scoped to the merchant: the total and one page.
 async fn browse<T>(
@@ -117,6 +117,7 @@ fn bind_subscription<'a>(query: &mut QueryBuilder<'a, Sqlite>, s: &'a Subscripti
     values.push_bind(&s.date_next);
     values.push_bind(&s.next_attempt_on);
     values.push_bind(s.failed_attempts);
+    values.push_bind(s.retry_base);
     values.push_bind(&s.created_at);
     values.push_bind(&s.updated_at);
 }

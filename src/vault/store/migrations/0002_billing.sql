@@ -63,7 +63,10 @@ CREATE TABLE subscriptions (
     date_next            TEXT,
     -- When the scheduler tries next (the scheduled date, or a retry date after a decline).
     next_attempt_on      TEXT,
+    -- Attempts made at the current event; the attempt number of the next one.
     failed_attempts      INTEGER NOT NULL DEFAULT 0,
+    -- failed_attempts when the subscription was last re-activated: retries count from here.
+    retry_base           INTEGER NOT NULL DEFAULT 0,
     created_at           TEXT    NOT NULL,
     updated_at           TEXT    NOT NULL
 );
