@@ -17,6 +17,10 @@ use crate::upstream::{BrowseParams, Upstream, UpstreamError};
 const IN_CHUNK: usize = 100;
 /// Most concurrent GETs when the upstream has no IN (`--upstream-batch none`).
 const GET_CONCURRENCY: usize = 8;
+/// How long a loader waits for more keys before it calls the upstream. Resolvers of one list run
+/// on several worker threads; async-graphql's default 1 ms can fire while a slow (debug, busy)
+/// process is still registering the list's keys, splitting one batch into many.
+pub const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The request's customers by `customer_id`, each fetched at most once.
 pub struct CustomerLoader(DataLoader<CustomerByIdLoader, HashMapCache>);
@@ -56,6 +60,7 @@ impl CustomerByIdLoader {
                 tokio::spawn,
                 HashMapCache::default(),
             )
+            .delay(BATCH_WINDOW)
             .max_batch_size(1000),
         )
     }

@@ -14,7 +14,8 @@ pub fn serialize<S: Serializer>(
     amount: &Option<Decimal>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    match amount.and_then(|a| a.round_dp(2).to_f64()) {
+    // Not rounded: an amount with too many decimals must reach the vault and be refused there.
+    match amount.and_then(|a| a.to_f64()) {
         Some(number) => serializer.serialize_f64(number),
         None => serializer.serialize_none(),
     }

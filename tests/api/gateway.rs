@@ -6,6 +6,8 @@
 //! otherwise), so upstream request counts are exact. Helpers are in [`support`].
 
 mod batching;
+mod billing_graph;
+mod billing_mutations;
 mod errors;
 mod mutations;
 mod paging;

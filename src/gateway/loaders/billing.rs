@@ -27,6 +27,7 @@ impl BillingLoaders {
             K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         {
             DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default())
+                .delay(super::BATCH_WINDOW)
                 .max_batch_size(1000)
         }
         Self {

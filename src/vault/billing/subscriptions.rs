@@ -336,12 +336,29 @@ mod tests {
 
     #[test]
     fn the_cycle_before_a_date_keeps_the_anchor_day() {
-        let monthly = Schedule { frequency: Frequency::Monthly, interval: 1, specific_day: None };
+        let monthly = Schedule {
+            frequency: Frequency::Monthly,
+            interval: 1,
+            specific_day: None,
+        };
         let day = |s| date(s).unwrap();
-        assert_eq!(previous_billing_date(&monthly, day("2026-11-25"), 25), day("2026-10-25"));
-        assert_eq!(previous_billing_date(&monthly, day("2027-03-31"), 31), day("2027-02-28"));
-        let weekly = Schedule { frequency: Frequency::Weekly, interval: 2, specific_day: None };
-        assert_eq!(previous_billing_date(&weekly, day("2026-11-25"), 25), day("2026-11-11"));
+        assert_eq!(
+            previous_billing_date(&monthly, day("2026-11-25"), 25),
+            day("2026-10-25")
+        );
+        assert_eq!(
+            previous_billing_date(&monthly, day("2027-03-31"), 31),
+            day("2027-02-28")
+        );
+        let weekly = Schedule {
+            frequency: Frequency::Weekly,
+            interval: 2,
+            specific_day: None,
+        };
+        assert_eq!(
+            previous_billing_date(&weekly, day("2026-11-25"), 25),
+            day("2026-11-11")
+        );
     }
 
     #[test]

@@ -676,3 +676,118 @@ fn the_secret_scan_finds_echoed_numbers_and_cvvs() {
         "any long digit run"
     );
 }
+
+// ---- recurring billing ----
+
+impl GatewayApp {
+    /// A gateway with the embedded vault and no demo data, whose vault runs no billing
+    /// scheduler (`billing_interval_secs = 0`): only the sandbox clock bills, so what is billed
+    /// and when is deterministic.
+    pub async fn spawn_billing() -> GatewayApp {
+        Self::spawn_with(|args| args.vault.billing_interval_secs = 0).await
+    }
+
+    /// The vault's date for the gateway's merchant (`GET /sandbox/clock`), `YYYY-MM-DD`.
+    pub async fn vault_today(&self) -> String {
+        let clock = self.vault_ok(Method::GET, "/sandbox/clock", None).await;
+        clock["today"]
+            .as_str()
+            .expect("the clock's today")
+            .to_owned()
+    }
+
+    /// Moves the merchant's clock forward by an ISO 8601 duration (`P1M`, `P10D`, `PT1S`), which
+    /// bills everything that fell due; returns the clock's answer (`today`, `approved`,
+    /// `declined`).
+    pub async fn advance_clock(&self, by: &str) -> Value {
+        self.vault_ok(
+            Method::POST,
+            "/sandbox/clock",
+            Some(json!({ "advance": by })),
+        )
+        .await
+    }
+
+    /// Moves the merchant's clock forward to `date` (`YYYY-MM-DD`) in days, billing what falls
+    /// due. Chained `P1M` advances drift at month ends (January 31, then February 28, then
+    /// March 28); this lands on the day asked for.
+    pub async fn advance_clock_to(&self, date: &str) -> Value {
+        let parse =
+            |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("a YYYY-MM-DD date");
+        let today = self.vault_today().await;
+        let days = (parse(date) - parse(&today)).num_days();
+        assert!(days >= 0, "the clock only goes forward: {today} -> {date}");
+        self.advance_clock(&format!("P{days}D")).await
+    }
+
+    /// `POST /plan` through REST; returns the plan.
+    #[track_caller]
+    pub fn add_plan(&self, body: Value) -> impl Future<Output = Value> + '_ {
+        self.vault_post("/plan", body)
+    }
+
+    /// `POST /subscription` through REST; returns the subscription.
+    #[track_caller]
+    pub fn add_subscription(&self, body: Value) -> impl Future<Output = Value> + '_ {
+        self.vault_post("/subscription", body)
+    }
+}
+
+/// A REST `POST /plan` body: `frequency` is Qualpay's code (3 monthly, 4 quarterly, 6 annually).
+pub fn plan_body(code: &str, name: &str, frequency: i32, amount: f64, duration: i32) -> Value {
+    json!({
+        "plan_code": code,
+        "plan_name": name,
+        "plan_desc": format!("{name} plan"),
+        "plan_frequency": frequency,
+        "interval": 1,
+        "plan_duration": duration,
+        "amt_tran": amount
+    })
+}
+
+/// `date` (`YYYY-MM-DD`) plus `months` months and `days` days, as the vault's schedule counts
+/// them (a month later keeps the day, or the month's last day when it has fewer).
+pub fn date_plus(date: &str, months: u32, days: u64) -> String {
+    let start = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("a YYYY-MM-DD date");
+    (start + chrono::Months::new(months) + chrono::Days::new(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// `date` relative to `base` (both `YYYY-MM-DD`), as `[today]`, `[today+1M]`, `[today+1M+3D]`,
+/// `[today-2D]`: snapshots of billing dates stay the same whatever day they run.
+pub fn relative_date(base: &str, date: &str) -> String {
+    use chrono::NaiveDate;
+    let parse = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+    let (Some(base), Some(date)) = (parse(base), parse(date)) else {
+        return date.to_owned();
+    };
+    if date < base {
+        return format!("[today-{}D]", (base - date).num_days());
+    }
+    let mut months = 0;
+    while base + chrono::Months::new(months + 1) <= date {
+        months += 1;
+    }
+    let days = (date - (base + chrono::Months::new(months))).num_days();
+    match (months, days) {
+        (0, 0) => "[today]".to_owned(),
+        (m, 0) => format!("[today+{m}M]"),
+        (0, d) => format!("[today+{d}D]"),
+        (m, d) => format!("[today+{m}M+{d}D]"),
+    }
+}
+
+#[test]
+fn billing_dates_count_months_then_days() {
+    assert_eq!(date_plus("2025-01-31", 1, 0), "2025-02-28");
+    assert_eq!(date_plus("2025-01-31", 2, 0), "2025-03-31");
+    assert_eq!(date_plus("2025-12-30", 0, 5), "2026-01-04");
+    assert_eq!(relative_date("2025-01-15", "2025-01-15"), "[today]");
+    assert_eq!(relative_date("2025-01-15", "2025-03-15"), "[today+2M]");
+    assert_eq!(relative_date("2025-01-15", "2025-01-20"), "[today+5D]");
+    assert_eq!(relative_date("2025-01-15", "2025-02-18"), "[today+1M+3D]");
+    assert_eq!(relative_date("2025-01-15", "2025-01-13"), "[today-2D]");
+    assert_eq!(relative_date("2025-01-31", "2025-02-28"), "[today+1M]");
+}
