@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs};
 use crate::gateway;
+use crate::gateway::loaders::Batching;
 use crate::metrics::Metrics;
 use crate::upstream::{Upstream, UpstreamConfig};
 use crate::vault::extract::BodyLimit;
@@ -85,7 +86,11 @@ impl Application {
             },
             metrics.clone(),
         )?;
-        let mut router = gateway::router(upstream.clone(), args.upstream_batch, metrics);
+        let batching = Batching {
+            mode: args.upstream_batch,
+            window: Duration::from_millis(args.batch_window_ms),
+        };
+        let mut router = gateway::router(upstream.clone(), batching, metrics);
         let seed = vault_routes.is_some() && !args.no_seed;
         if let Some(vault_routes) = vault_routes {
             router = router.merge(vault_routes);

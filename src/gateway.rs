@@ -28,10 +28,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::config::UpstreamBatch;
 use crate::gateway::error::{GatewayError, gql};
-use crate::gateway::loaders::CustomerByIdLoader;
 use crate::gateway::loaders::billing::BillingLoaders;
+use crate::gateway::loaders::{Batching, CustomerByIdLoader};
 use crate::gateway::mutation::MutationRoot;
 use crate::gateway::query::QueryRoot;
 use crate::metrics::Metrics;
@@ -97,7 +96,7 @@ const DEFAULT_QUERY: &str = "# Customers with their payment methods and addresse
 ";
 
 /// `/graphql` (and GraphiQL's assets), `/metrics`, `/healthz` and `/readyz`.
-pub fn router(upstream: Upstream, batch: UpstreamBatch, metrics: Arc<Metrics>) -> Router {
+pub fn router(upstream: Upstream, batching: Batching, metrics: Arc<Metrics>) -> Router {
     let schema = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -113,9 +112,12 @@ pub fn router(upstream: Upstream, batch: UpstreamBatch, metrics: Arc<Metrics>) -
         request
             .data(CustomerByIdLoader::per_request(
                 loader_upstream.clone(),
-                batch,
+                batching,
             ))
-            .data(BillingLoaders::per_request(&loader_upstream))
+            .data(BillingLoaders::per_request(
+                &loader_upstream,
+                batching.window,
+            ))
     });
     let state = GatewayState { upstream, metrics };
     Router::new()

@@ -17,10 +17,17 @@ use crate::upstream::{BrowseParams, Upstream, UpstreamError};
 const IN_CHUNK: usize = 100;
 /// Most concurrent GETs when the upstream has no IN (`--upstream-batch none`).
 const GET_CONCURRENCY: usize = 8;
-/// How long a loader waits for more keys before it calls the upstream. Resolvers of one list run
-/// on several worker threads; async-graphql's default 1 ms can fire while a slow (debug, busy)
-/// process is still registering the list's keys, splitting one batch into many.
-pub const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// How the request's loaders batch: which way to fetch customers, and how long to wait for more
+/// keys before calling the upstream (`--batch-window-ms`). The window is longer than
+/// async-graphql's 1 ms because a batch's answers wake the waiting fields one by one on another
+/// worker thread: on a busy machine a 1 ms window can close between the first and the last, and
+/// what they load next splits into several batches.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    pub mode: UpstreamBatch,
+    pub window: std::time::Duration,
+}
 
 /// The request's customers by `customer_id`, each fetched at most once.
 pub struct CustomerLoader(DataLoader<CustomerByIdLoader, HashMapCache>);
@@ -53,14 +60,15 @@ pub struct CustomerByIdLoader {
 
 impl CustomerByIdLoader {
     /// A fresh loader with an empty cache, for one request.
-    pub fn per_request(upstream: Upstream, batch: UpstreamBatch) -> CustomerLoader {
+    pub fn per_request(upstream: Upstream, batching: Batching) -> CustomerLoader {
+        let batch = batching.mode;
         CustomerLoader(
             DataLoader::with_cache(
                 Self { upstream, batch },
                 tokio::spawn,
                 HashMapCache::default(),
             )
-            .delay(BATCH_WINDOW)
+            .delay(batching.window)
             .max_batch_size(1000),
         )
     }

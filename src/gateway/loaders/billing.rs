@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
@@ -21,20 +22,20 @@ pub struct BillingLoaders {
 }
 
 impl BillingLoaders {
-    pub fn per_request(upstream: &Upstream) -> Self {
-        fn loader<T: Loader<K>, K>(inner: T) -> DataLoader<T, HashMapCache>
+    pub fn per_request(upstream: &Upstream, window: Duration) -> Self {
+        fn loader<T: Loader<K>, K>(inner: T, window: Duration) -> DataLoader<T, HashMapCache>
         where
             K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         {
             DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default())
-                .delay(super::BATCH_WINDOW)
+                .delay(window)
                 .max_batch_size(1000)
         }
         Self {
-            plans: loader(PlanByCodeLoader(upstream.clone())),
-            subscriptions: loader(SubscriptionByIdLoader(upstream.clone())),
-            by_customer: loader(SubscriptionsByCustomerLoader(upstream.clone())),
-            transactions: loader(TransactionsBySubscriptionLoader(upstream.clone())),
+            plans: loader(PlanByCodeLoader(upstream.clone()), window),
+            subscriptions: loader(SubscriptionByIdLoader(upstream.clone()), window),
+            by_customer: loader(SubscriptionsByCustomerLoader(upstream.clone()), window),
+            transactions: loader(TransactionsBySubscriptionLoader(upstream.clone()), window),
         }
     }
 }

@@ -11,7 +11,7 @@ use super::codes::{BillingFrequency, Date, SubscriptionStatus, TransactionStatus
 use super::{
     Card, Customer, PaymentMethod, Plan, billing_loaders, customer_loader, linked_customer,
 };
-use crate::gateway::error::{GatewayError, gql};
+use crate::gateway::error::{GatewayError, gql, null_on_error};
 use crate::gateway::ids;
 use crate::gateway::paging::{PageArgs, Window, browse_window, paginate};
 use crate::gateway::query::{ConnectionTotal, connection};
@@ -36,6 +36,23 @@ impl BillingSubscription {
 
     pub fn raw(&self) -> &Subscription {
         &self.0
+    }
+
+    async fn find_plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
+        let Some(code) = self
+            .0
+            .plan_code
+            .clone()
+            .filter(|_| self.0.subscription_on_plan != Some(false))
+        else {
+            return Ok(None);
+        };
+        let plan = billing_loaders(ctx)?
+            .plans
+            .load_one(code)
+            .await
+            .map_err(gql)?;
+        Ok(plan.map(Plan::new))
     }
 
     pub fn status_code(&self) -> SubscriptionStatus {
@@ -73,28 +90,15 @@ impl BillingSubscription {
     }
 
     /// The plan it follows; null for a subscription with its own terms.
-    pub async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
-        let Some(code) = self
-            .0
-            .plan_code
-            .clone()
-            .filter(|_| self.0.subscription_on_plan != Some(false))
-        else {
-            return Ok(None);
-        };
-        let plan = billing_loaders(ctx)?
-            .plans
-            .load_one(code)
-            .await
-            .map_err(gql)?;
-        Ok(plan.map(Plan::new))
+    pub async fn plan(&self, ctx: &Context<'_>) -> Option<Plan> {
+        null_on_error(ctx, self.find_plan(ctx).await)
     }
 
     /// The card it charges; null when that is a bank account or no longer stored.
-    pub async fn card(&self, ctx: &Context<'_>) -> Result<Option<Card>> {
+    pub async fn card(&self, ctx: &Context<'_>) -> Option<Card> {
         let customer_id = self.0.customer_id.as_deref().unwrap_or_default();
         let card_id = self.0.card_id.as_deref().unwrap_or_default();
-        find_card(ctx, customer_id, card_id).await
+        null_on_error(ctx, find_card(ctx, customer_id, card_id).await)
     }
 
     pub async fn frequency(&self) -> BillingFrequency {
@@ -266,11 +270,9 @@ impl SubscriptionTransaction {
     }
 
     /// The card charged, when the vault says which and it is still stored.
-    pub async fn card(&self, ctx: &Context<'_>) -> Result<Option<Card>> {
-        match self.transaction.card_id.as_deref() {
-            Some(card_id) => find_card(ctx, &self.customer_id, card_id).await,
-            None => Ok(None),
-        }
+    pub async fn card(&self, ctx: &Context<'_>) -> Option<Card> {
+        let card_id = self.transaction.card_id.as_deref()?;
+        null_on_error(ctx, find_card(ctx, &self.customer_id, card_id).await)
     }
 }
 
