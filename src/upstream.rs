@@ -262,8 +262,13 @@ impl Upstream {
     }
 
     pub async fn customer(&self, customer_id: &str) -> Result<CustomerVault, UpstreamError> {
-        self.customer_call(Method::GET, customer_id, None, None::<&()>)
-            .await
+        self.customer_call(
+            Method::GET,
+            "/vault/customer/{customer_id}",
+            customer_id,
+            None::<&()>,
+        )
+        .await
     }
 
     pub async fn add_customer(
@@ -287,8 +292,13 @@ impl Upstream {
         customer_id: &str,
         request: &UpdateCustomerRequest,
     ) -> Result<CustomerVault, UpstreamError> {
-        self.customer_call(Method::PUT, customer_id, None, Some(request))
-            .await
+        self.customer_call(
+            Method::PUT,
+            "/vault/customer/{customer_id}",
+            customer_id,
+            Some(request),
+        )
+        .await
     }
 
     pub async fn delete_customer(&self, customer_id: &str) -> Result<(), UpstreamError> {
@@ -309,8 +319,13 @@ impl Upstream {
         customer_id: &str,
         request: &AddBillingCardRequest,
     ) -> Result<CustomerVault, UpstreamError> {
-        self.customer_call(Method::POST, customer_id, Some("billing"), Some(request))
-            .await
+        self.customer_call(
+            Method::POST,
+            "/vault/customer/{customer_id}/billing",
+            customer_id,
+            Some(request),
+        )
+        .await
     }
 
     pub async fn update_card(
@@ -318,8 +333,13 @@ impl Upstream {
         customer_id: &str,
         request: &UpdateBillingCardRequest,
     ) -> Result<CustomerVault, UpstreamError> {
-        self.customer_call(Method::PUT, customer_id, Some("billing"), Some(request))
-            .await
+        self.customer_call(
+            Method::PUT,
+            "/vault/customer/{customer_id}/billing",
+            customer_id,
+            Some(request),
+        )
+        .await
     }
 
     pub async fn delete_card(
@@ -329,8 +349,8 @@ impl Upstream {
     ) -> Result<CustomerVault, UpstreamError> {
         self.customer_call(
             Method::PUT,
+            "/vault/customer/{customer_id}/billing/delete",
             customer_id,
-            Some("billing/delete"),
             Some(request),
         )
         .await
@@ -343,8 +363,8 @@ impl Upstream {
     ) -> Result<CustomerVault, UpstreamError> {
         self.customer_call(
             Method::PUT,
+            "/vault/customer/{customer_id}/billing/primary",
             customer_id,
-            Some("billing/primary"),
             Some(request),
         )
         .await
@@ -355,8 +375,13 @@ impl Upstream {
         customer_id: &str,
         request: &AddShippingAddressRequest,
     ) -> Result<CustomerVault, UpstreamError> {
-        self.customer_call(Method::POST, customer_id, Some("shipping"), Some(request))
-            .await
+        self.customer_call(
+            Method::POST,
+            "/vault/customer/{customer_id}/shipping",
+            customer_id,
+            Some(request),
+        )
+        .await
     }
 
     pub async fn update_shipping_address(
@@ -364,8 +389,13 @@ impl Upstream {
         customer_id: &str,
         request: &UpdateShippingAddressRequest,
     ) -> Result<CustomerVault, UpstreamError> {
-        self.customer_call(Method::PUT, customer_id, Some("shipping"), Some(request))
-            .await
+        self.customer_call(
+            Method::PUT,
+            "/vault/customer/{customer_id}/shipping",
+            customer_id,
+            Some(request),
+        )
+        .await
     }
 
     pub async fn delete_shipping_address(
@@ -393,8 +423,8 @@ impl Upstream {
     ) -> Result<CustomerVault, UpstreamError> {
         self.customer_call(
             Method::PUT,
+            "/vault/customer/{customer_id}/shipping/primary",
             customer_id,
-            Some("shipping/primary"),
             Some(request),
         )
         .await
@@ -409,25 +439,26 @@ impl Upstream {
         self.browse_customers(&params).await.map(|_| ())
     }
 
-    /// A call on `/vault/customer/{customer_id}[/<tail>]` answered by a `CustomerResponse`.
+    /// A call on a `/vault/customer/{customer_id}...` route answered by a `CustomerResponse`.
+    /// `route` is the path template (also the metrics label); the id fills its placeholder.
     async fn customer_call<B: Serialize>(
         &self,
         method: Method,
+        route: &'static str,
         customer_id: &str,
-        tail: Option<&'static str>,
         body: Option<&B>,
     ) -> Result<CustomerVault, UpstreamError> {
-        let mut segments = vec!["vault", "customer", customer_id];
-        segments.extend(tail.iter().flat_map(|t| t.split('/')));
-        let route = match tail {
-            None => "/vault/customer/{customer_id}",
-            Some("billing") => "/vault/customer/{customer_id}/billing",
-            Some("billing/delete") => "/vault/customer/{customer_id}/billing/delete",
-            Some("billing/primary") => "/vault/customer/{customer_id}/billing/primary",
-            Some("shipping") => "/vault/customer/{customer_id}/shipping",
-            Some("shipping/primary") => "/vault/customer/{customer_id}/shipping/primary",
-            Some(_) => "/vault/customer/{customer_id}/other",
-        };
+        let segments: Vec<&str> = route
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .map(|segment| {
+                if segment == "{customer_id}" {
+                    customer_id
+                } else {
+                    segment
+                }
+            })
+            .collect();
         data(self.send(method, route, &segments, &[], body).await?)
     }
 

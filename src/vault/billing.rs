@@ -467,10 +467,6 @@ impl BillingService {
         }
         Ok(self.store.browse_transactions(merchant_id, &query).await?)
     }
-
-    pub async fn processor_charge_count(&self, merchant_id: i64) -> Result<i64, VaultError> {
-        Ok(self.store.processor_charge_count(merchant_id).await?)
-    }
 }
 
 fn subscription_condition(subscription_id: i64) -> Condition {

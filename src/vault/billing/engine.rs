@@ -26,7 +26,7 @@ use crate::vault::store::billing::{
 const MAX_ATTEMPTS_PER_RUN: usize = 100_000;
 
 /// What a run did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RunSummary {
     pub approved: u64,
     pub declined: u64,
@@ -219,8 +219,10 @@ impl Engine {
             let mut ticker = tokio::time::interval(every);
             loop {
                 ticker.tick().await;
+                // Debug shows an internal error's cause (never a number: causes are store and
+                // crypto errors), where Display would say only "Internal error".
                 if let Err(error) = self.run(None).await {
-                    tracing::warn!(%error, "billing run failed");
+                    tracing::warn!(?error, "billing run failed");
                 }
             }
         });
