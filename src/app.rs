@@ -21,6 +21,7 @@ use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs};
 use crate::gateway;
 use crate::gateway::loaders::Batching;
 use crate::metrics::Metrics;
+use crate::time::TimeSource;
 use crate::upstream::{Upstream, UpstreamConfig};
 use crate::vault::extract::BodyLimit;
 use crate::vault::{self, DEV_MERCHANT_ID, VaultError};
@@ -37,6 +38,7 @@ pub struct Application {
 struct Startup {
     upstream: Upstream,
     seed: bool,
+    time: TimeSource,
 }
 
 impl Application {
@@ -90,7 +92,7 @@ impl Application {
             mode: args.upstream_batch,
             window: Duration::from_millis(args.batch_window_ms),
         };
-        let mut router = gateway::router(upstream.clone(), batching, metrics);
+        let mut router = gateway::router(upstream.clone(), batching, metrics, args.vault.time);
         let seed = vault_routes.is_some() && !args.no_seed;
         if let Some(vault_routes) = vault_routes {
             router = router.merge(vault_routes);
@@ -99,7 +101,11 @@ impl Application {
         Ok(Self {
             listener,
             router: with_http_layers(router, args.vault.max_body_bytes),
-            startup: Some(Startup { upstream, seed }),
+            startup: Some(Startup {
+                upstream,
+                seed,
+                time: args.vault.time,
+            }),
         })
     }
 
@@ -189,7 +195,8 @@ fn with_http_layers(router: Router, max_body_bytes: usize) -> Router {
 impl Startup {
     async fn run(self, address: SocketAddr) {
         if self.seed {
-            match crate::seed::seed_if_empty(&self.upstream).await {
+            let today = self.time.now().date_naive();
+            match crate::seed::seed_if_empty(&self.upstream, today).await {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "added demo customers to the empty vault"),
                 Err(error) => tracing::warn!(%error, "could not add the demo customers"),

@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::time::TimeSource;
+
 /// vaultql: a GraphQL gateway over the Qualpay Customer Vault API, with an embedded vault.
 ///
 /// With no command it runs `serve`.
@@ -136,6 +138,22 @@ pub struct VaultArgs {
     /// due; 0 turns it off (the sandbox clock endpoint still bills what it passes over).
     #[arg(long, env = "VAULTQL_BILLING_INTERVAL_SECS", default_value_t = 60)]
     pub billing_interval_secs: u64,
+
+    /// Payment attempts the billing engine claims, charges and records per database
+    /// transaction.
+    #[arg(long, env = "VAULTQL_BILLING_BATCH_SIZE", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub billing_batch_size: u32,
+
+    /// How long `POST /platform/sandbox/clock` waits for its billing before it answers 202
+    /// with the running job, in milliseconds. The billing goes on either way.
+    #[arg(long, env = "VAULTQL_CLOCK_ADVANCE_WAIT_MS", default_value_t = 5_000)]
+    pub advance_wait_ms: u64,
+
+    /// Where the time comes from: the system clock, or a fixed instant that tests and
+    /// benchmarks pin (not a command-line setting).
+    #[arg(skip)]
+    pub time: TimeSource,
 }
 
 impl VaultArgs {
@@ -148,6 +166,9 @@ impl VaultArgs {
             master_key: None,
             max_body_bytes: 256 * 1024,
             billing_interval_secs: 60,
+            billing_batch_size: 500,
+            advance_wait_ms: 5_000,
+            time: TimeSource::System,
         }
     }
 }

@@ -27,6 +27,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use chrono::{DateTime, Utc};
 
 use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::loaders::billing::BillingLoaders;
@@ -34,6 +35,7 @@ use crate::gateway::loaders::{Batching, CustomerByIdLoader};
 use crate::gateway::mutation::MutationRoot;
 use crate::gateway::query::QueryRoot;
 use crate::metrics::Metrics;
+use crate::time::TimeSource;
 use crate::upstream::Upstream;
 
 pub type VaultSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -69,6 +71,17 @@ pub fn upstream<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Upstream> {
     })
 }
 
+/// When the request arrived: the one time its resolvers go by (per-request schema data).
+#[derive(Clone, Copy)]
+pub struct RequestTime(pub DateTime<Utc>);
+
+/// The request's time.
+pub fn request_time(ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+    ctx.data::<RequestTime>()
+        .map(|time| time.0)
+        .map_err(|_| gql(GatewayError::Internal("the request has no time".into())))
+}
+
 #[derive(Clone)]
 struct GatewayState {
     upstream: Upstream,
@@ -96,7 +109,12 @@ const DEFAULT_QUERY: &str = "# Customers with their payment methods and addresse
 ";
 
 /// `/graphql` (and GraphiQL's assets), `/metrics`, `/healthz` and `/readyz`.
-pub fn router(upstream: Upstream, batching: Batching, metrics: Arc<Metrics>) -> Router {
+pub fn router(
+    upstream: Upstream,
+    batching: Batching,
+    metrics: Arc<Metrics>,
+    time: TimeSource,
+) -> Router {
     let schema = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -108,8 +126,10 @@ pub fn router(upstream: Upstream, batching: Batching, metrics: Arc<Metrics>) -> 
     .finish();
     let loader_upstream = upstream.clone();
     // Loaders are made per request: a cache shared across requests would leak data between them.
+    // The time is read here, once per request.
     let prepare: http::Prepare = Arc::new(move |request| {
         request
+            .data(RequestTime(time.now()))
             .data(CustomerByIdLoader::per_request(
                 loader_upstream.clone(),
                 batching,

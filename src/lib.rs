@@ -9,7 +9,7 @@
 //! - [`secret`] wraps values (card numbers, CVVs, keys) that must never reach a log or a response.
 //! - [`upstream`] is the Qualpay REST client the gateway uses; [`metrics`] counts its calls.
 //! - [`seed`] adds demo customers to a fresh embedded vault.
-//! - [`telemetry`] sets up `tracing`.
+//! - [`telemetry`] sets up `tracing`; [`time`] is where the process reads the time.
 
 pub mod app;
 pub mod config;
@@ -19,5 +19,6 @@ pub mod qualpay;
 pub mod secret;
 pub mod seed;
 pub mod telemetry;
+pub mod time;
 pub mod upstream;
 pub mod vault;

@@ -2,6 +2,7 @@
 //! shipping addresses, three plans and four subscriptions, added through the same REST client
 //! the gateway uses.
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::qualpay::{
@@ -11,8 +12,9 @@ use crate::qualpay::{
 use crate::secret::Secret;
 use crate::upstream::{BrowseParams, Upstream, UpstreamError};
 
-/// Adds the demo customers when the vault has none. Returns how many were added.
-pub async fn seed_if_empty(upstream: &Upstream) -> Result<usize, UpstreamError> {
+/// Adds the demo customers when the vault has none; their subscriptions start on `today`.
+/// Returns how many customers were added.
+pub async fn seed_if_empty(upstream: &Upstream, today: NaiveDate) -> Result<usize, UpstreamError> {
     let probe = BrowseParams {
         count: 1,
         ..BrowseParams::default()
@@ -27,10 +29,7 @@ pub async fn seed_if_empty(upstream: &Upstream) -> Result<usize, UpstreamError> 
     for plan in demo_plans() {
         upstream.add_plan(&plan).await?;
     }
-    let today = chrono::Utc::now()
-        .date_naive()
-        .format("%Y-%m-%d")
-        .to_string();
+    let today = today.format("%Y-%m-%d").to_string();
     for (customer_id, plan_code) in [
         ("ADALOVELACE", "PRO-MONTHLY"),
         ("GRACEHOPPER", "BASIC-MONTHLY"),

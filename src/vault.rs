@@ -5,10 +5,12 @@
 //!   requests into typed input, [`error`] turns failures into Qualpay's envelope.
 //! - [`service`] validates ([`validate`], [`domain`]), verifies ([`processor`]), encrypts
 //!   ([`crypto`]) and stores ([`store`]); [`wire`] shapes rows for responses.
-//! - [`filter`] parses the browse `filter` grammar.
+//! - [`filter`] parses the browse `filter` grammar; [`clock`] is the one place the vault reads
+//!   the time (per merchant, with the sandbox's offset).
 
 pub mod auth;
 pub mod billing;
+pub mod clock;
 pub mod crypto;
 pub mod domain;
 pub mod error;
@@ -30,7 +32,8 @@ use axum::Router;
 
 use crate::config::{ApiKeySpec, VaultArgs};
 use crate::vault::auth::{ApiKeys, HasApiKeys};
-use crate::vault::billing::BillingService;
+use crate::vault::billing::{BillingService, engine};
+use crate::vault::clock::Clock;
 use crate::vault::crypto::{MasterKey, random_alphanumeric};
 use crate::vault::service::VaultService;
 use crate::vault::store::{SqliteStore, VaultStore};
@@ -47,7 +50,10 @@ const DATABASE_FILE: &str = "vault.db";
 pub struct VaultState {
     pub service: Arc<VaultService>,
     pub billing: Arc<BillingService>,
+    pub clock: Clock,
     pub keys: ApiKeys,
+    /// How long a clock advance answers inline before it answers with its running job.
+    pub advance_wait: Duration,
 }
 
 impl HasApiKeys for VaultState {
@@ -72,13 +78,19 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         .context("could not open the vault database")?,
     );
     let store: Arc<dyn VaultStore> = sqlite.clone();
-    let service = Arc::new(VaultService::open(store, &master).await?);
-    let billing = Arc::new(BillingService::new(service.clone(), sqlite));
+    let clock = Clock::new(args.time, sqlite.clone());
+    let service = Arc::new(VaultService::open(store, &master, clock.process_now()).await?);
+    let billing = Arc::new(BillingService::new(
+        service.clone(),
+        sqlite,
+        clock.clone(),
+        usize::try_from(args.billing_batch_size).unwrap_or(engine::DEFAULT_BATCH),
+    ));
     if args.billing_interval_secs > 0 {
-        billing
-            .engine
-            .clone()
-            .spawn_scheduler(Duration::from_secs(args.billing_interval_secs));
+        billing.engine.clone().spawn_scheduler(
+            clock.clone(),
+            Duration::from_secs(args.billing_interval_secs),
+        );
     }
     let mut specs: Vec<ApiKeySpec> = args.api_keys.iter().chain(extra_keys).cloned().collect();
     if specs.is_empty() {
@@ -93,7 +105,9 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
     let state = VaultState {
         service,
         billing,
+        clock,
         keys: ApiKeys::new(&specs),
+        advance_wait: Duration::from_millis(args.advance_wait_ms),
     };
     Ok(routes::router().with_state(state))
 }

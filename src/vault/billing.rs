@@ -1,52 +1,78 @@
 //! Recurring billing in the vault: plans, subscriptions on them (or off them), and the engine
 //! that charges subscriptions when they fall due, exactly once per billing event.
 //!
-//! - [`plans`] and [`subscriptions`] hold the rules; [`schedule`] the date and amount arithmetic;
-//! - [`engine`] claims, charges and records payment attempts; [`clock`] is the sandbox clock.
+//! - [`plans`] holds the plan rules and [`schedule`] the date and amount arithmetic;
+//! - [`subscription`] is the typed subscription with its transitions;
+//! - [`attempts`] says what a claim writes and how an outcome moves a subscription on;
+//! - [`engine`] claims, charges and records payment attempts in batches;
+//! - [`jobs`] runs clock advances that outlive their request; [`wire`] is the REST shape.
+//!
+//! Every operation here takes the merchant's `now`, read once by the caller from
+//! [`crate::vault::clock::Clock`].
 
-pub mod clock;
+pub mod attempts;
 pub mod engine;
+pub mod jobs;
 pub mod money;
 pub mod plans;
 pub mod schedule;
-pub mod subscriptions;
+pub mod subscription;
+pub mod wire;
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::watch;
 
-use self::clock::Clock;
 use self::engine::Engine;
+use self::jobs::{JobReport, Jobs};
 use self::money::cents;
-use self::schedule::{check_amount, prorated_amount};
-use self::subscriptions::{ACTIVE, CANCELLED, COMPLETE, PAUSED, SUSPENDED, date, day};
+use self::schedule::{Frequency, Schedule, check_amount, prorated_amount};
+use self::subscription::{Cents, Length, Subscription, Terms, TransitionError};
 use crate::qualpay::{
     AddSubscriptionRequest, ArchivePlanRequest, PlanRequest, SubscriptionActionRequest,
     UpdateSubscriptionRequest,
 };
+use crate::vault::clock::{Clock, IsoDuration};
 use crate::vault::error::VaultError;
 use crate::vault::filter::{Condition, Operator, Value};
 use crate::vault::service::VaultService;
-use crate::vault::store::billing::{
-    BillingStore, PlanRow, SubscriptionRow, TRANSACTION_FIELDS, TransactionRow,
-};
-use crate::vault::store::{BrowseQuery, Page, timestamp};
+use crate::vault::store::billing::{BillingStore, PlanRow, TRANSACTION_FIELDS, TransactionRow};
+use crate::vault::store::{BrowseQuery, Page, StoreError, timestamp};
 use crate::vault::validate::Problems;
+
+/// How often a change to a subscription is retried when the engine moved it on in between.
+const SAVE_ATTEMPTS: usize = 20;
 
 pub struct BillingService {
     vault: Arc<VaultService>,
     store: Arc<dyn BillingStore>,
     pub clock: Clock,
     pub engine: Engine,
+    pub jobs: Jobs,
+}
+
+fn day(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
 impl BillingService {
-    pub fn new(vault: Arc<VaultService>, store: Arc<dyn BillingStore>) -> Self {
+    pub fn new(
+        vault: Arc<VaultService>,
+        store: Arc<dyn BillingStore>,
+        clock: Clock,
+        batch: usize,
+    ) -> Self {
         Self {
-            clock: Clock::new(store.clone()),
-            engine: Engine::new(vault.clone(), store.clone()),
+            engine: Engine::new(vault.clone(), store.clone(), batch),
+            clock,
             vault,
             store,
+            jobs: Jobs::default(),
         }
     }
 
@@ -54,6 +80,7 @@ impl BillingService {
         &self,
         merchant_id: i64,
         request: PlanRequest,
+        now: DateTime<Utc>,
     ) -> Result<PlanRow, VaultError> {
         let mut problems = Problems::default();
         for (field, missing) in [
@@ -68,15 +95,14 @@ impl BillingService {
                 problems.push(format!("{field}: is required"));
             }
         }
-        let now = timestamp(Utc::now());
         let mut plan = PlanRow {
             merchant_id,
             plan_code: request.plan_code.clone().unwrap_or_default(),
             interval: 1,
             tran_currency: "840".into(),
             status: "E".into(),
-            db_timestamp: now.clone(),
-            mod_timestamp: now,
+            db_timestamp: timestamp(now),
+            mod_timestamp: timestamp(now),
             ..PlanRow::default()
         };
         plans::apply(&mut plan, &request, &mut problems);
@@ -102,6 +128,7 @@ impl BillingService {
         merchant_id: i64,
         plan_code: &str,
         request: PlanRequest,
+        now: DateTime<Utc>,
     ) -> Result<PlanRow, VaultError> {
         let mut plan = self.store.plan(merchant_id, plan_code).await?;
         let mut problems = Problems::default();
@@ -114,37 +141,47 @@ impl BillingService {
         }
         plans::apply(&mut plan, &request, &mut problems);
         problems.into_result()?;
-        plan.mod_timestamp = timestamp(Utc::now());
+        plan.mod_timestamp = timestamp(now);
         Ok(self.store.save_plan(&plan).await?)
     }
 
-    /// An archived plan takes no new subscriptions; existing ones go on.
+    /// An archived plan takes no new subscriptions; existing ones go on. The body is optional;
+    /// when it is sent, its `plan_name` is required (`ArchiveRecurringPlanRequest`).
     pub async fn archive_plan(
         &self,
         merchant_id: i64,
         plan_code: &str,
-        request: ArchivePlanRequest,
+        request: Option<ArchivePlanRequest>,
+        now: DateTime<Utc>,
     ) -> Result<PlanRow, VaultError> {
         let mut plan = self.store.plan(merchant_id, plan_code).await?;
-        if request.plan_name.as_deref().is_none_or(str::is_empty) {
+        if let Some(request) = request
+            && request.plan_name.as_deref().is_none_or(str::is_empty)
+        {
             return Err(VaultError::invalid("plan_name: is required"));
         }
         plan.status = "A".into();
-        plan.mod_timestamp = timestamp(Utc::now());
+        plan.mod_timestamp = timestamp(now);
         Ok(self.store.save_plan(&plan).await?)
     }
 
-    pub async fn delete_plan(&self, merchant_id: i64, plan_id: i64) -> Result<PlanRow, VaultError> {
-        Ok(self.store.delete_plan(merchant_id, plan_id).await?)
+    pub async fn delete_plan(
+        &self,
+        merchant_id: i64,
+        plan_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<PlanRow, VaultError> {
+        Ok(self.store.delete_plan(merchant_id, plan_id, now).await?)
     }
 
     pub async fn add_subscription(
         &self,
         merchant_id: i64,
         request: AddSubscriptionRequest,
-    ) -> Result<SubscriptionRow, VaultError> {
+        now: DateTime<Utc>,
+    ) -> Result<Subscription, VaultError> {
         let mut problems = Problems::default();
-        let today = self.clock.today(merchant_id).await?;
+        let today = now.date_naive();
         let start = match request.date_start.as_deref().map(|d| (d, date(d))) {
             None => {
                 problems.push("date_start: is required (YYYY-MM-DD)");
@@ -170,120 +207,83 @@ impl BillingService {
             problems.push("customer_id: is required");
             return Err(VaultError::Validation(problems.messages));
         };
-        let mut sub = SubscriptionRow {
-            merchant_id,
-            customer_id: customer_id.clone(),
-            status: ACTIVE.into(),
-            profile_id: request.profile_id.clone(),
-            purchase_id: request.purchase_id.clone(),
-            cancel_on_setup_fail: request.cancel_on_setup_fail.unwrap_or(false),
-            tran_currency: request
-                .tran_currency
-                .clone()
-                .unwrap_or_else(|| "840".into()),
-            interval: 1,
-            ..SubscriptionRow::default()
-        };
-        match request.plan_code.as_deref() {
+        let mut draft = match request.plan_code.as_deref() {
             Some(code) => {
-                self.on_plan(&mut sub, merchant_id, code, &mut problems)
-                    .await?
+                let plan = self.store.plan(merchant_id, code).await?;
+                if plan.status == "A" {
+                    problems.push("plan_code: the plan is archived and takes no new subscriptions");
+                }
+                Draft::on_plan(&plan, &mut problems)
             }
-            None => off_plan(&mut sub, &request, &mut problems),
-        }
+            None => Draft::off_plan(&request, &mut problems),
+        };
         if let Some(amount) = request.amt_tran {
             match check_amount("amt_tran", amount) {
-                Ok(amount) => sub.recur_amt = cents(amount),
+                Ok(amount) => draft.recur_amt = cents(amount),
                 Err(error) => problems.push(error),
             }
         }
         if let Some(amount) = request.amt_setup {
             match check_amount("amt_setup", amount) {
-                Ok(amount) => sub.amt_setup = Some(cents(amount)),
+                Ok(amount) => draft.amt_setup = Some(cents(amount)),
                 Err(error) => problems.push(error),
             }
         }
         if request.amt_setup_ignore == Some(true) {
-            sub.amt_setup = None;
+            draft.amt_setup = None;
         }
-        let card = self
+        match self
             .billing_card(merchant_id, &customer_id, request.card_id.as_deref())
-            .await;
-        match card {
-            Ok(card_id) => sub.card_id = card_id,
+            .await
+        {
+            Ok(card_id) => draft.card_id = card_id,
             Err(VaultError::Validation(messages)) => problems.messages.extend(messages),
             Err(other) => return Err(other),
         }
         problems.into_result()?;
+        let (Some(schedule), Some(length)) = (draft.schedule, draft.length) else {
+            return Err(VaultError::invalid(
+                "plan_frequency: the schedule is not valid",
+            ));
+        };
         let start = start.unwrap_or(today);
-        let schedule = subscriptions::schedule(&sub);
         let first = schedule.first_billing_date(start);
-        let anchor = schedule.anchor_day(first);
-        sub.anchor_day = i32::try_from(anchor).unwrap_or(1);
-        // A prorated first payment covers the days from the start to the first billing day.
-        sub.prorate_amt = match sub.prorate_amt {
-            Some(0) if first > start => {
-                let previous = subscriptions::previous_billing_date(&schedule, first, anchor);
-                let full = (first - previous).num_days();
-                Some(cents(prorated_amount(
-                    money::dollars(sub.recur_amt),
-                    start,
-                    first,
-                    full,
-                )))
-            }
-            Some(fixed) if first > start => Some(fixed),
-            _ => None,
+        let anchor_day = schedule.anchor_day(first);
+        let terms = Terms {
+            schedule,
+            length,
+            trial_cycles: draft.trial_cycles,
+            amt_setup: draft.amt_setup,
+            trial_amt: draft.trial_amt,
+            recur_amt: draft.recur_amt,
+            prorate_amt: draft.prorate_amt(&schedule, start, first, anchor_day),
+            tran_currency: draft
+                .tran_currency
+                .or(request.tran_currency.clone())
+                .unwrap_or_else(|| "840".into()),
         };
-        sub.date_start = day(start);
-        sub.first_billing = day(first);
-        sub.next_event = subscriptions::first_event(&sub);
-        let date_next = if sub.next_event < 0 {
-            day(start)
-        } else {
-            day(first)
+        let sub = Subscription {
+            subscription_id: 0,
+            merchant_id,
+            customer_id,
+            card_id: draft.card_id,
+            plan_id: draft.plan_id,
+            plan_code: draft.plan_code,
+            plan_name: draft.plan_name,
+            plan_desc: draft.plan_desc,
+            state: Subscription::first_state(&terms, start, first),
+            terms,
+            profile_id: request.profile_id.clone(),
+            purchase_id: request.purchase_id.clone(),
+            cancel_on_setup_fail: request.cancel_on_setup_fail.unwrap_or(false),
+            date_start: start,
+            first_billing: first,
+            anchor_day,
+            created_at: now,
+            updated_at: now,
+            version: 0,
         };
-        sub.date_next = Some(date_next.clone());
-        sub.next_attempt_on = Some(date_next);
-        let now = timestamp(Utc::now());
-        sub.created_at = now.clone();
-        sub.updated_at = now;
         Ok(self.store.insert_subscription(&sub).await?)
-    }
-
-    /// Plan values, copied into the subscription (later plan changes don't touch it).
-    async fn on_plan(
-        &self,
-        sub: &mut SubscriptionRow,
-        merchant_id: i64,
-        plan_code: &str,
-        problems: &mut Problems,
-    ) -> Result<(), VaultError> {
-        let plan = self.store.plan(merchant_id, plan_code).await?;
-        if plan.status == "A" {
-            problems.push("plan_code: the plan is archived and takes no new subscriptions");
-        }
-        sub.plan_id = Some(plan.plan_id);
-        sub.plan_code = Some(plan.plan_code);
-        sub.plan_name = Some(plan.plan_name);
-        sub.plan_desc = Some(plan.plan_desc);
-        sub.plan_frequency = plan.plan_frequency;
-        sub.interval = plan.interval;
-        sub.plan_duration = plan.plan_duration;
-        sub.trial_duration = plan.trial_duration;
-        sub.trial_amt = plan.amt_trial;
-        sub.amt_setup = plan.amt_setup;
-        sub.recur_amt = plan.amt_tran;
-        sub.tran_currency = plan.tran_currency;
-        sub.bill_specific_day = plan.bill_specific_day;
-        sub.day_of_week = plan.day_of_week;
-        sub.day_of_month = plan.day_of_month;
-        sub.month = plan.month;
-        // A fixed prorate amount of the plan, or (marked by Some(0)) one computed from the days.
-        sub.prorate_amt = plan
-            .prorate_first_pmt
-            .then(|| plan.amt_prorate.unwrap_or(0));
-        Ok(())
     }
 
     /// The card a subscription bills: the one named, which must be the customer's, or else the
@@ -315,7 +315,7 @@ impl BillingService {
         &self,
         merchant_id: i64,
         subscription_id: i64,
-    ) -> Result<(SubscriptionRow, Option<TransactionRow>), VaultError> {
+    ) -> Result<(Subscription, Option<TransactionRow>), VaultError> {
         let sub = self
             .store
             .subscription(merchant_id, subscription_id)
@@ -340,7 +340,7 @@ impl BillingService {
         &self,
         merchant_id: i64,
         query: &BrowseQuery,
-    ) -> Result<Page<SubscriptionRow>, VaultError> {
+    ) -> Result<Page<Subscription>, VaultError> {
         Ok(self.store.browse_subscriptions(merchant_id, query).await?)
     }
 
@@ -351,65 +351,67 @@ impl BillingService {
         merchant_id: i64,
         subscription_id: i64,
         request: UpdateSubscriptionRequest,
-    ) -> Result<SubscriptionRow, VaultError> {
-        let before = self
+        now: DateTime<Utc>,
+    ) -> Result<Subscription, VaultError> {
+        let today = now.date_naive();
+        let next = match request.date_start.as_deref() {
+            Some(text) => Some(
+                date(text)
+                    .ok_or_else(|| VaultError::invalid("date_start: must be a date, YYYY-MM-DD"))?,
+            ),
+            None => None,
+        };
+        let amount = match request.amt_tran {
+            Some(amount) => Some(cents(
+                check_amount("amt_tran", amount).map_err(|e| VaultError::invalid(e.to_string()))?,
+            )),
+            None => None,
+        };
+        // What needs the database is looked up first; the change itself is then applied to
+        // the subscription as it is when written (its customer never changes).
+        let current = self
             .store
             .subscription(merchant_id, subscription_id)
             .await?;
-        let mut sub = before.clone();
-        let mut problems = Problems::default();
-        let today = self.clock.today(merchant_id).await?;
-        if matches!(sub.status.as_str(), CANCELLED | COMPLETE) {
-            return Err(VaultError::invalid(
-                "subscription_id: the subscription has ended",
-            ));
-        }
-        if let Some(card_id) = request.card_id.as_deref() {
-            sub.card_id = self
-                .billing_card(merchant_id, &sub.customer_id, Some(card_id))
-                .await?;
-            if sub.status == SUSPENDED {
-                subscriptions::resume(&mut sub, today);
+        let card_id = match request.card_id.as_deref() {
+            Some(card_id) => Some(
+                self.billing_card(merchant_id, &current.customer_id, Some(card_id))
+                    .await?,
+            ),
+            None => None,
+        };
+        let plan = match request.plan_code.as_deref() {
+            Some(code) => {
+                let plan = self.store.plan(merchant_id, code).await?;
+                let mut problems = Problems::default();
+                let draft = Draft::on_plan(&plan, &mut problems);
+                problems.into_result()?;
+                Some(draft)
             }
-        }
-        if let Some(next) = request.date_start.as_deref() {
-            match date(next) {
-                Some(next) if next >= today && sub.next_event >= 0 => {
-                    sub.date_next = Some(day(next));
-                    sub.next_attempt_on = Some(day(next));
-                    sub.anchor_day = i32::try_from(chrono::Datelike::day(&next)).unwrap_or(1);
-                }
-                Some(_) if sub.next_event < 0 => {
-                    problems.push("date_start: the start charges are not billed yet")
-                }
-                Some(_) => problems.push(format!(
-                    "date_start: must be today ({}) or later",
-                    day(today)
-                )),
-                None => problems.push("date_start: must be a date, YYYY-MM-DD"),
+            None => None,
+        };
+        self.change(merchant_id, subscription_id, now, |sub| {
+            if sub.due().is_none() {
+                return Err(TransitionError::Ended.into());
             }
-        }
-        if request.profile_id.is_some() {
-            sub.profile_id = request.profile_id.clone();
-        }
-        if let Some(code) = request.plan_code.as_deref() {
-            let status = std::mem::take(&mut sub.status);
-            self.on_plan(&mut sub, merchant_id, code, &mut problems)
-                .await?;
-            sub.status = status;
-        }
-        if let Some(amount) = request.amt_tran {
-            match check_amount("amt_tran", amount) {
-                Ok(amount) => sub.recur_amt = cents(amount),
-                Err(error) => problems.push(error),
+            if let Some(card_id) = &card_id {
+                sub.change_card(card_id.clone(), today)?;
             }
-        }
-        problems.into_result()?;
-        sub.updated_at = timestamp(Utc::now());
-        Ok(self
-            .store
-            .save_subscription(&sub, &before.updated_at)
-            .await?)
+            if let Some(next) = next {
+                sub.reschedule(next, today)?;
+            }
+            if request.profile_id.is_some() {
+                sub.profile_id = request.profile_id.clone();
+            }
+            if let Some(plan) = &plan {
+                plan.apply_plan(sub)?;
+            }
+            if let Some(amount) = amount {
+                sub.terms.recur_amt = amount;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Pause, resume or cancel. The body's `customer_id` must be the subscription's.
@@ -419,39 +421,47 @@ impl BillingService {
         subscription_id: i64,
         request: SubscriptionActionRequest,
         action: Action,
-    ) -> Result<SubscriptionRow, VaultError> {
-        let before = self
-            .store
-            .subscription(merchant_id, subscription_id)
-            .await?;
-        if request.customer_id != before.customer_id {
-            return Err(VaultError::NotFound(
-                "subscription_id: no such subscription for this customer_id".into(),
-            ));
+        now: DateTime<Utc>,
+    ) -> Result<Subscription, VaultError> {
+        self.change(merchant_id, subscription_id, now, |sub| {
+            if request.customer_id != sub.customer_id {
+                return Err(VaultError::NotFound(
+                    "subscription_id: no such subscription for this customer_id".into(),
+                ));
+            }
+            match action {
+                Action::Pause => sub.pause()?,
+                Action::Resume => sub.resume(now.date_naive())?,
+                Action::Cancel => sub.cancel()?,
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads the subscription, applies `change` and writes it back if nothing (the engine, say)
+    /// wrote it in between; otherwise reads it again and retries. A pause or cancel that this
+    /// returns has committed: no claim made after it can see the subscription as active.
+    async fn change(
+        &self,
+        merchant_id: i64,
+        subscription_id: i64,
+        now: DateTime<Utc>,
+        change: impl Fn(&mut Subscription) -> Result<(), VaultError>,
+    ) -> Result<Subscription, VaultError> {
+        for _ in 0..SAVE_ATTEMPTS {
+            let mut sub = self
+                .store
+                .subscription(merchant_id, subscription_id)
+                .await?;
+            change(&mut sub)?;
+            sub.updated_at = now;
+            match self.store.save_subscription(&sub).await {
+                Err(StoreError::Concurrent) => continue,
+                saved => return Ok(saved?),
+            }
         }
-        let mut sub = before.clone();
-        let allowed = match action {
-            Action::Pause => sub.status == ACTIVE,
-            Action::Resume => sub.status == PAUSED || sub.status == SUSPENDED,
-            Action::Cancel => !matches!(sub.status.as_str(), CANCELLED | COMPLETE),
-        };
-        if !allowed {
-            return Err(VaultError::Conflict(format!(
-                "status: a subscription with status {} cannot be {}",
-                sub.status,
-                action.past()
-            )));
-        }
-        match action {
-            Action::Pause => sub.status = PAUSED.into(),
-            Action::Resume => subscriptions::resume(&mut sub, self.clock.today(merchant_id).await?),
-            Action::Cancel => subscriptions::cancel(&mut sub),
-        }
-        sub.updated_at = timestamp(Utc::now());
-        Ok(self
-            .store
-            .save_subscription(&sub, &before.updated_at)
-            .await?)
+        Err(StoreError::Concurrent.into())
     }
 
     /// Payment attempts, of one subscription or all.
@@ -466,6 +476,26 @@ impl BillingService {
             query.conditions.push(subscription_condition(id));
         }
         Ok(self.store.browse_transactions(merchant_id, &query).await?)
+    }
+
+    /// Moves the merchant's clock forward and bills everything that fell due, as a job that
+    /// runs to its end whatever happens to the request that started it.
+    pub fn advance_clock(
+        self: &Arc<Self>,
+        merchant_id: i64,
+        by: IsoDuration,
+    ) -> watch::Receiver<JobReport> {
+        let billing = self.clone();
+        self.jobs.start(merchant_id, move |progress| async move {
+            let now = billing.clock.advance(merchant_id, &by).await?;
+            progress.clock_moved(now);
+            let total = billing
+                .engine
+                .run(merchant_id, now, &|total| progress.billed(total))
+                .await?;
+            progress.billed(total);
+            Ok(())
+        })
     }
 }
 
@@ -484,41 +514,151 @@ pub enum Action {
     Cancel,
 }
 
-impl Action {
-    fn past(self) -> &'static str {
-        match self {
-            Self::Pause => "paused",
-            Self::Resume => "resumed",
-            Self::Cancel => "cancelled",
-        }
-    }
+/// A new subscription's terms while its request is checked: what the plan (or the request,
+/// off plan) says, before the start date fixes the first billing date and the proration.
+#[derive(Default)]
+struct Draft {
+    card_id: String,
+    plan_id: Option<i64>,
+    plan_code: Option<String>,
+    plan_name: Option<String>,
+    plan_desc: Option<String>,
+    schedule: Option<Schedule>,
+    length: Option<Length>,
+    trial_cycles: u32,
+    amt_setup: Option<Cents>,
+    trial_amt: Option<Cents>,
+    recur_amt: Cents,
+    /// A fixed prorated first payment, or (marked by `Some(0)`) one worked out from the days.
+    prorate: Option<Cents>,
+    tran_currency: Option<String>,
 }
 
-/// An off-plan subscription carries its own frequency, duration and amount.
-fn off_plan(sub: &mut SubscriptionRow, request: &AddSubscriptionRequest, problems: &mut Problems) {
-    match request.plan_frequency {
-        Some(frequency) if schedule::Frequency::from_code(frequency).is_some() => {
-            sub.plan_frequency = frequency
+impl Draft {
+    /// Plan values, copied into the subscription (later plan changes don't touch it).
+    fn on_plan(plan: &PlanRow, problems: &mut Problems) -> Self {
+        let schedule = plans::schedule(plan).map_err(|e| problems.push(e)).ok();
+        let length = Length::from_code(plan.plan_duration);
+        if length.is_none() {
+            problems.push("plan_duration: the plan's duration is not valid");
         }
-        Some(_) => problems.push("plan_frequency: must be 0, 1, 3, 4, 5, 6 or 7"),
-        None => problems.push("plan_frequency: is required without plan_code"),
-    }
-    match request.plan_duration {
-        Some(duration) if duration == -1 || (1..=9999).contains(&duration) => {
-            sub.plan_duration = duration
+        Self {
+            plan_id: Some(plan.plan_id),
+            plan_code: Some(plan.plan_code.clone()),
+            plan_name: Some(plan.plan_name.clone()),
+            plan_desc: Some(plan.plan_desc.clone()),
+            schedule,
+            length,
+            trial_cycles: u32::try_from(plan.trial_duration).unwrap_or(0),
+            amt_setup: plan.amt_setup,
+            trial_amt: plan.amt_trial,
+            recur_amt: plan.amt_tran,
+            prorate: plan
+                .prorate_first_pmt
+                .then(|| plan.amt_prorate.unwrap_or(0)),
+            tran_currency: Some(plan.tran_currency.clone()),
+            ..Self::default()
         }
-        Some(_) => {
-            problems.push("plan_duration: must be -1 (until cancelled) or 1 to 9999 billing cycles")
+    }
+
+    /// An off-plan subscription carries its own frequency, duration and amount.
+    fn off_plan(request: &AddSubscriptionRequest, problems: &mut Problems) -> Self {
+        let frequency = match request.plan_frequency {
+            Some(code) => Frequency::from_code(code).or_else(|| {
+                problems.push("plan_frequency: must be 0, 1, 3, 4, 5, 6 or 7");
+                None
+            }),
+            None => {
+                problems.push("plan_frequency: is required without plan_code");
+                None
+            }
+        };
+        let length = match request.plan_duration {
+            Some(code) => Length::from_code(code).or_else(|| {
+                problems.push(
+                    "plan_duration: must be -1 (until cancelled) or 1 to 9999 billing cycles",
+                );
+                None
+            }),
+            None => {
+                problems.push("plan_duration: is required without plan_code");
+                None
+            }
+        };
+        if request.amt_tran.is_none() {
+            problems.push("amt_tran: is required without plan_code");
         }
-        None => problems.push("plan_duration: is required without plan_code"),
+        let interval = match request.interval {
+            Some(interval) if (1..=99).contains(&interval) => u32::try_from(interval).ok(),
+            Some(_) => {
+                problems.push("interval: must be 1 to 99");
+                None
+            }
+            None => Some(1),
+        };
+        let schedule = match (frequency, interval) {
+            (Some(frequency), Some(interval)) => Schedule::new(frequency, interval, None)
+                .map_err(|e| problems.push(e))
+                .ok(),
+            _ => None,
+        };
+        Self {
+            plan_desc: request.plan_desc.clone(),
+            schedule,
+            length,
+            ..Self::default()
+        }
     }
-    if request.amt_tran.is_none() {
-        problems.push("amt_tran: is required without plan_code");
+
+    /// The prorated first payment of a subscription starting on `start` whose first billing
+    /// day is `first`: it covers the days in between.
+    fn prorate_amt(
+        &self,
+        schedule: &Schedule,
+        start: NaiveDate,
+        first: NaiveDate,
+        anchor_day: u32,
+    ) -> Option<Cents> {
+        match self.prorate {
+            Some(0) if first > start => {
+                let previous = schedule.previous_billing_date(first, anchor_day);
+                let full = (first - previous).num_days();
+                Some(cents(prorated_amount(
+                    money::dollars(self.recur_amt),
+                    start,
+                    first,
+                    full,
+                )))
+            }
+            Some(fixed) if first > start => Some(fixed),
+            _ => None,
+        }
     }
-    match request.interval {
-        Some(interval) if (1..=99).contains(&interval) => sub.interval = interval,
-        Some(_) => problems.push("interval: must be 1 to 99"),
-        None => {}
+
+    /// Moves an existing subscription onto this plan's terms, from its next cycle on.
+    fn apply_plan(&self, sub: &mut Subscription) -> Result<(), VaultError> {
+        let (Some(schedule), Some(length)) = (self.schedule, self.length) else {
+            return Err(VaultError::invalid(
+                "plan_code: the plan's schedule is not valid",
+            ));
+        };
+        sub.plan_id = self.plan_id;
+        sub.plan_code.clone_from(&self.plan_code);
+        sub.plan_name.clone_from(&self.plan_name);
+        sub.plan_desc.clone_from(&self.plan_desc);
+        sub.terms = Terms {
+            schedule,
+            length,
+            trial_cycles: self.trial_cycles,
+            amt_setup: self.amt_setup,
+            trial_amt: self.trial_amt,
+            recur_amt: self.recur_amt,
+            prorate_amt: sub.terms.prorate_amt,
+            tran_currency: self
+                .tran_currency
+                .clone()
+                .unwrap_or_else(|| sub.terms.tran_currency.clone()),
+        };
+        Ok(())
     }
-    sub.plan_desc = request.plan_desc.clone();
 }

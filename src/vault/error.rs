@@ -17,10 +17,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::qualpay::ApiResponse;
+use crate::vault::billing::subscription::TransitionError;
 use crate::vault::crypto::CryptoError;
 use crate::vault::store::StoreError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum VaultError {
     /// One message per invalid field, each starting with the field's name.
     #[error("Request validation failed: {}", .0.join("; "))]
@@ -81,7 +82,20 @@ impl From<StoreError> for VaultError {
             | StoreError::DuplicatePlan
             | StoreError::PlanInUse
             | StoreError::Concurrent => Self::Conflict(error.to_string()),
-            StoreError::Database(_) | StoreError::Migrate(_) => Self::Internal(error.to_string()),
+            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_) => {
+                Self::Internal(error.to_string())
+            }
+        }
+    }
+}
+
+impl From<TransitionError> for VaultError {
+    fn from(error: TransitionError) -> Self {
+        match error {
+            TransitionError::NotAllowed { .. } => Self::Conflict(error.to_string()),
+            TransitionError::Ended
+            | TransitionError::StartChargesPending
+            | TransitionError::InThePast(_) => Self::invalid(error.to_string()),
         }
     }
 }

@@ -21,20 +21,45 @@ where
     type Rejection = VaultError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = req
-            .extensions()
-            .get::<BodyLimit>()
-            .map(|limit| limit.0)
-            .unwrap_or_default();
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                VaultError::PayloadTooLarge(limit)
-            } else {
-                VaultError::invalid("request body could not be read")
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// A JSON body the operation may go without: an empty body is `None`, anything else must be
+/// the JSON object [`JsonBody`] takes.
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<T, S> FromRequest<S> for OptionalJsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = VaultError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        parse_json(&bytes).map(|value| Self(Some(value)))
+    }
+}
+
+/// The whole body, within the configured limit.
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, VaultError> {
+    let limit = req
+        .extensions()
+        .get::<BodyLimit>()
+        .map(|limit| limit.0)
+        .unwrap_or_default();
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            VaultError::PayloadTooLarge(limit)
+        } else {
+            VaultError::invalid("request body could not be read")
+        }
+    })
 }
 
 /// The configured body limit, put in the request extensions so error messages can quote it.
@@ -142,6 +167,23 @@ impl QueryPairs {
                 v.trim()
                     .parse::<i64>()
                     .map_err(|_| VaultError::invalid(format!("{name}: must be an integer")))
+            })
+            .transpose()
+    }
+
+    /// An optional `int32` parameter (as the spec types `count` and `page`), with a 400 naming
+    /// it when it isn't one.
+    pub fn int32(&self, name: &str) -> Result<Option<i64>, VaultError> {
+        self.get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.trim().parse::<i32>().map(i64::from).map_err(|_| {
+                    VaultError::invalid(format!(
+                        "{name}: must be an integer from {} to {}",
+                        i32::MIN,
+                        i32::MAX
+                    ))
+                })
             })
             .transpose()
     }

@@ -106,6 +106,7 @@ pub fn router() -> Router<VaultState> {
             "/platform/sandbox/clock",
             get(sandbox::clock).post(sandbox::advance),
         )
+        .route("/platform/sandbox/clock/jobs/{job_id}", get(sandbox::job))
         .method_not_allowed_fallback(|| async { VaultError::MethodNotAllowed })
 }
 
@@ -120,11 +121,11 @@ pub fn browse_query(
     default_descending: bool,
 ) -> Result<BrowseQuery, VaultError> {
     let mut problems = Vec::new();
-    let count = query.integer("count")?.unwrap_or(DEFAULT_COUNT);
+    let count = query.int32("count")?.unwrap_or(DEFAULT_COUNT);
     if !(1..=MAX_COUNT).contains(&count) {
         problems.push(format!("count: must be between 1 and {MAX_COUNT}"));
     }
-    let page = query.integer("page")?.unwrap_or(0);
+    let page = query.int32("page")?.unwrap_or(0);
     if page < 0 {
         problems.push("page: must be 0 or more".to_owned());
     }

@@ -1,9 +1,10 @@
 //! The vault's operations: validate a request, verify and encrypt card numbers, then hand the
 //! store one transaction. Handlers call these; nothing here knows about HTTP.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::qualpay::{
     AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, CustomerFields,
@@ -22,6 +23,13 @@ use crate::vault::store::{
     NewShippingAddress, Page, VaultStore,
 };
 use crate::vault::validate::{self, Problems};
+
+/// A stored card opened for a charge.
+pub struct OpenedCard {
+    /// `MMYY`.
+    pub exp_date: Option<String>,
+    pub number: Secret<String>,
+}
 
 /// Length of a generated `customer_id`.
 const GENERATED_CUSTOMER_ID_LEN: usize = 20;
@@ -47,12 +55,16 @@ enum ValidMethod {
 
 impl VaultService {
     /// Loads the key ring, creating the data and fingerprint keys on first start.
-    pub async fn open(store: Arc<dyn VaultStore>, master: &MasterKey) -> anyhow::Result<Self> {
+    pub async fn open(
+        store: Arc<dyn VaultStore>,
+        master: &MasterKey,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Self> {
         let mut keys = store.keys().await?;
         for purpose in [KeyPurpose::Data, KeyPurpose::Fingerprint] {
             if !keys.iter().any(|k| k.purpose == purpose) {
                 store
-                    .insert_key(purpose, &new_wrapped_key(master, purpose))
+                    .insert_key(purpose, &new_wrapped_key(master, purpose), now)
                     .await?;
             }
         }
@@ -67,6 +79,7 @@ impl VaultService {
         &self,
         merchant_id: i64,
         request: AddCustomerRequest,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, VaultError> {
         let mut problems = Problems::default();
         let customer_id = match (
@@ -100,10 +113,11 @@ impl VaultService {
             request.billing_cards.unwrap_or_default(),
             request.shipping_addresses.unwrap_or_default(),
             true,
+            now,
         )?;
         Ok(self
             .store
-            .create_customer(key, &fields, &cards, &addresses)
+            .create_customer(key, &fields, &cards, &addresses, now)
             .await?)
     }
 
@@ -132,6 +146,7 @@ impl VaultService {
         merchant_id: i64,
         customer_id: &str,
         request: UpdateCustomerRequest,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, VaultError> {
         let key = CustomerKey {
             merchant_id,
@@ -155,10 +170,11 @@ impl VaultService {
             request.billing_cards.unwrap_or_default(),
             request.shipping_addresses.unwrap_or_default(),
             true,
+            now,
         )?;
         Ok(self
             .store
-            .update_customer(key, &fields, &cards, &addresses)
+            .update_customer(key, &fields, &cards, &addresses, now)
             .await?)
     }
 
@@ -179,16 +195,18 @@ impl VaultService {
         merchant_id: i64,
         customer_id: &str,
         request: AddBillingCardRequest,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, VaultError> {
         let key = CustomerKey {
             merchant_id,
             customer_id,
         };
         let mut problems = Problems::default();
-        let (cards, _) = self.children(key, &mut problems, vec![request], Vec::new(), false)?;
+        let (cards, _) =
+            self.children(key, &mut problems, vec![request], Vec::new(), false, now)?;
         Ok(self
             .store
-            .update_customer(key, &CustomerFields::default(), &cards, &[])
+            .update_customer(key, &CustomerFields::default(), &cards, &[], now)
             .await?)
     }
 
@@ -197,6 +215,7 @@ impl VaultService {
         merchant_id: i64,
         customer_id: &str,
         request: UpdateBillingCardRequest,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, VaultError> {
         let key = CustomerKey {
             merchant_id,
@@ -211,7 +230,7 @@ impl VaultService {
                 problems.push("exp_date: an ACH account has no expiry date");
                 None
             }
-            Some(text) => check_exp_date(&mut problems, text, today()),
+            Some(text) => check_exp_date(&mut problems, text, now.date_naive()),
             None => None,
         };
         let cvv = request.cvv2.as_ref().and_then(|cvv| {
@@ -226,14 +245,14 @@ impl VaultService {
         if request.verify == Some(true) {
             if card.kind == CardKind::Card.as_str() {
                 let number = self
-                    .open_number(merchant_id, customer_id, &card, "verify")
+                    .open_number(merchant_id, customer_id, &card, "verify", now)
                     .await?;
                 outcome_to_result(processor::verify(
                     number.expose(),
                     cvv.as_ref().map(Cvv::expose),
                 ))?;
             }
-            verified_at = Some(Utc::now());
+            verified_at = Some(now);
         }
         let patch = CardPatch {
             exp_date: exp_date.map(ExpDate::to_mmyy),
@@ -243,37 +262,59 @@ impl VaultService {
         };
         Ok(self
             .store
-            .update_card(key, &request.card_id, &patch)
+            .update_card(key, &request.card_id, &patch, now)
             .await?)
     }
 
-    /// A stored card or account, without its number.
-    pub async fn card(
+    /// The merchant's stored cards with these ids, decrypted for `purpose`: one audit record
+    /// per card is written first (PCI DSS 10.2), in one statement for the whole batch. A card
+    /// that is gone, or whose customer is not `customer_id` of the request, is left out.
+    pub async fn open_cards(
         &self,
         merchant_id: i64,
-        customer_id: &str,
-        card_id: &str,
-    ) -> Result<CardRow, VaultError> {
-        let key = CustomerKey {
-            merchant_id,
-            customer_id,
-        };
-        Ok(self.store.card(key, card_id).await?)
-    }
-
-    /// A stored card with its number decrypted, for `purpose` (recorded in the audit trail).
-    pub async fn card_number_for(
-        &self,
-        merchant_id: i64,
-        customer_id: &str,
-        card_id: &str,
+        wanted: &[(&str, &str)],
         purpose: &str,
-    ) -> Result<(CardRow, Secret<String>), VaultError> {
-        let card = self.card(merchant_id, customer_id, card_id).await?;
-        let number = self
-            .open_number(merchant_id, customer_id, &card, purpose)
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, OpenedCard>, VaultError> {
+        let mut card_ids: Vec<&str> = wanted.iter().map(|(_, card_id)| *card_id).collect();
+        card_ids.sort_unstable();
+        card_ids.dedup();
+        let found = self.store.cards_by_id(merchant_id, &card_ids).await?;
+        let owned: Vec<(String, CardRow)> = found
+            .into_iter()
+            .filter(|(customer_id, card)| {
+                wanted
+                    .iter()
+                    .any(|(c, id)| *c == customer_id && *id == card.card_id)
+            })
+            .collect();
+        let ids: Vec<&str> = owned
+            .iter()
+            .map(|(_, card)| card.card_id.as_str())
+            .collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.store
+            .audit_decryptions(merchant_id, &ids, purpose, now)
             .await?;
-        Ok((card, number))
+        let mut opened = HashMap::with_capacity(owned.len());
+        for (customer_id, card) in owned {
+            let sealed = Sealed {
+                key_id: card.key_id,
+                blob: card.ciphertext,
+            };
+            let aad = number_aad(merchant_id, &customer_id, &card.card_id);
+            let number = self.keys.open(&sealed, &aad)?;
+            opened.insert(
+                card.card_id,
+                OpenedCard {
+                    exp_date: card.exp_date,
+                    number,
+                },
+            );
+        }
+        Ok(opened)
     }
 
     /// Decrypts a stored number; every call leaves an audit record first (PCI DSS 10.2).
@@ -283,9 +324,10 @@ impl VaultService {
         customer_id: &str,
         card: &CardRow,
         purpose: &str,
+        now: DateTime<Utc>,
     ) -> Result<Secret<String>, VaultError> {
         self.store
-            .audit_decryption(merchant_id, &card.card_id, purpose)
+            .audit_decryptions(merchant_id, &[card.card_id.as_str()], purpose, now)
             .await?;
         let sealed = Sealed {
             key_id: card.key_id,
@@ -326,16 +368,18 @@ impl VaultService {
         merchant_id: i64,
         customer_id: &str,
         request: AddShippingAddressRequest,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, VaultError> {
         let key = CustomerKey {
             merchant_id,
             customer_id,
         };
         let mut problems = Problems::default();
-        let (_, addresses) = self.children(key, &mut problems, Vec::new(), vec![request], false)?;
+        let (_, addresses) =
+            self.children(key, &mut problems, Vec::new(), vec![request], false, now)?;
         Ok(self
             .store
-            .update_customer(key, &CustomerFields::default(), &[], &addresses)
+            .update_customer(key, &CustomerFields::default(), &[], &addresses, now)
             .await?)
     }
 
@@ -344,6 +388,7 @@ impl VaultService {
         merchant_id: i64,
         customer_id: &str,
         request: UpdateShippingAddressRequest,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, VaultError> {
         let key = CustomerKey {
             merchant_id,
@@ -367,6 +412,7 @@ impl VaultService {
                 request.shipping_id,
                 &request.fields(),
                 request.primary == Some(true),
+                now,
             )
             .await?)
     }
@@ -410,8 +456,9 @@ impl VaultService {
         cards: Vec<AddBillingCardRequest>,
         addresses: Vec<AddShippingAddressRequest>,
         lists: bool,
+        now: DateTime<Utc>,
     ) -> Result<(Vec<NewCard>, Vec<NewShippingAddress>), VaultError> {
-        let today = today();
+        let today = now.date_naive();
         let mut valid = Vec::with_capacity(cards.len());
         for (i, card) in cards.into_iter().enumerate() {
             let mut card_problems = nested(lists, "billing_cards", i);
@@ -439,7 +486,7 @@ impl VaultService {
         let cards = valid
             .into_iter()
             .filter_map(|(method, request)| method.map(|m| (m, request)))
-            .map(|(method, request)| self.seal(key, method, request))
+            .map(|(method, request)| self.seal(key, method, request, now))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((cards, new_addresses))
     }
@@ -450,6 +497,7 @@ impl VaultService {
         key: CustomerKey<'_>,
         method: ValidMethod,
         request: AddBillingCardRequest,
+        now: DateTime<Utc>,
     ) -> Result<NewCard, VaultError> {
         let card_id = random_alphanumeric(32);
         let aad = number_aad(key.merchant_id, key.customer_id, &card_id);
@@ -475,7 +523,7 @@ impl VaultService {
                     card_id,
                     billing: request.billing(),
                     primary,
-                    verified_at: verify.then(Utc::now),
+                    verified_at: verify.then_some(now),
                 }
             }
             ValidMethod::Ach {
@@ -496,7 +544,7 @@ impl VaultService {
                     card_id,
                     billing: request.billing(),
                     primary,
-                    verified_at: verify.then(Utc::now),
+                    verified_at: verify.then_some(now),
                 }
             }
         };
@@ -510,10 +558,6 @@ fn nested(indexed: bool, list: &str, index: usize) -> Problems {
     } else {
         Problems::default()
     }
-}
-
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
 }
 
 fn check_exp_date(problems: &mut Problems, text: &str, today: NaiveDate) -> Option<ExpDate> {

@@ -6,6 +6,7 @@
 //! the invariants the schema also enforces (unique ids, one primary card, one primary address).
 
 pub mod billing;
+mod billing_rows;
 mod rows;
 mod sqlite;
 mod sqlite_billing;
@@ -42,6 +43,9 @@ pub enum StoreError {
     SubscriptionNotFound,
     #[error("the record was changed by another request; try again")]
     Concurrent,
+    /// A stored row that does not describe a valid record (never shown to clients).
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -186,7 +190,12 @@ pub static CUSTOMER_FIELDS: &[Field] = &[
 pub trait VaultStore: Send + Sync + 'static {
     async fn keys(&self) -> Result<Vec<WrappedKey>, StoreError>;
     /// Stores a key; a second fingerprint key is ignored (the first one stays).
-    async fn insert_key(&self, purpose: KeyPurpose, wrapped: &[u8]) -> Result<(), StoreError>;
+    async fn insert_key(
+        &self,
+        purpose: KeyPurpose,
+        wrapped: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     async fn create_customer(
         &self,
@@ -194,6 +203,7 @@ pub trait VaultStore: Send + Sync + 'static {
         fields: &CustomerFields,
         cards: &[NewCard],
         addresses: &[NewShippingAddress],
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, StoreError>;
     async fn customer(&self, key: CustomerKey<'_>) -> Result<CustomerRecord, StoreError>;
     async fn browse_customers(
@@ -208,6 +218,7 @@ pub trait VaultStore: Send + Sync + 'static {
         fields: &CustomerFields,
         cards: &[NewCard],
         addresses: &[NewShippingAddress],
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, StoreError>;
     async fn delete_customer(&self, key: CustomerKey<'_>) -> Result<(), StoreError>;
 
@@ -217,6 +228,7 @@ pub trait VaultStore: Send + Sync + 'static {
         key: CustomerKey<'_>,
         card_id: &str,
         patch: &CardPatch,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, StoreError>;
     async fn delete_card(
         &self,
@@ -228,12 +240,19 @@ pub trait VaultStore: Send + Sync + 'static {
         key: CustomerKey<'_>,
         card_id: &str,
     ) -> Result<CustomerRecord, StoreError>;
-    /// Records that a stored number was decrypted, and why (PCI DSS 10.2).
-    async fn audit_decryption(
+    /// The merchant's stored cards with these ids, each with its customer's `customer_id`.
+    async fn cards_by_id(
         &self,
         merchant_id: i64,
-        card_id: &str,
+        card_ids: &[&str],
+    ) -> Result<Vec<(String, CardRow)>, StoreError>;
+    /// Records that stored numbers were decrypted, and why (PCI DSS 10.2): one record per card.
+    async fn audit_decryptions(
+        &self,
+        merchant_id: i64,
+        card_ids: &[&str],
         purpose: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
     async fn update_shipping_address(
@@ -242,6 +261,7 @@ pub trait VaultStore: Send + Sync + 'static {
         shipping_id: i64,
         fields: &ShippingFields,
         primary: bool,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, StoreError>;
     async fn delete_shipping_address(
         &self,

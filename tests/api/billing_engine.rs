@@ -298,7 +298,7 @@ async fn a_declining_card_is_retried_on_days_1_3_and_5_then_suspended_and_a_new_
         day(t),
         "the unpaid cycle stays due: {sub}"
     );
-    assert_eq!(sub["response"]["rcode"], "51", "the last attempt: {sub}");
+    assert_eq!(sub["response"]["rcode"], "051", "the last attempt: {sub}");
     assert_eq!(sub["response"]["status"], "Declined", "{sub}");
     let attempts = transactions(&app, id).await;
     assert_eq!(
@@ -309,7 +309,7 @@ async fn a_declining_card_is_retried_on_days_1_3_and_5_then_suspended_and_a_new_
     );
     assert_eq!(attempts.len(), 4, "{}", brief(&attempts));
     for attempt in &attempts {
-        assert_eq!(attempt["rcode"], "51", "insufficient funds: {attempt}");
+        assert_eq!(attempt["rcode"], "051", "insufficient funds: {attempt}");
         assert_eq!(money(&attempt["amt_tran"]), dec("10"), "{attempt}");
     }
 

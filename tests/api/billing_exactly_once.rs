@@ -10,10 +10,10 @@ use vaultql::vault::store::SqliteStore;
 use vaultql::vault::store::billing::BillingStore;
 
 use crate::billing_support::{
-    OwnServer, advance, advance_times, billing_app_with_file_db, brief, clock_today,
-    customer_with_card, database_file, dates_with_status, day, days, engine_on, monthly_dates,
-    months_after, now_utc, off_plan, plus_days, shared_data_dir, sub_id, subscribe, subscription,
-    transactions,
+    OwnServer, advance_through, advance_times, advance_to, billing_app_with_file_db, brief,
+    clock_today, customer_with_card, database_file, dates_with_status, day, days, engine_on,
+    merchant_now, monthly_dates, months_after, off_plan, plus_days, shared_data_dir, sub_id,
+    subscribe, subscription, transactions,
 };
 use crate::helpers::{MERCHANT_A, TestApp};
 use crate::testdata::{CHARGE_DECLINE_CARD, VISA, masked};
@@ -79,16 +79,20 @@ async fn two_engines_running_at_once_on_one_database_never_charge_an_event_twice
         if round > 0 {
             // A month (and a day) later on merchant 1001's clock.
             let offset = store.clock_offset(MERCHANT_A).await.expect("the offset");
-            store
-                .set_clock_offset(MERCHANT_A, offset + 31 * 86_400)
-                .await
-                .expect("the clock moves");
+            assert!(
+                store
+                    .swap_clock_offset(MERCHANT_A, offset, offset + 31 * 86_400)
+                    .await
+                    .expect("the clock moves"),
+                "nothing else moves the clock"
+            );
         }
+        let now = merchant_now(&store, MERCHANT_A).await;
         for _ in 0..3 {
             let (a, b) = (one.clone(), two.clone());
             let (a, b) = tokio::join!(
-                tokio::spawn(async move { a.run(Some(MERCHANT_A)).await }),
-                tokio::spawn(async move { b.run(Some(MERCHANT_A)).await })
+                tokio::spawn(async move { a.run(MERCHANT_A, now, &|_| {}).await }),
+                tokio::spawn(async move { b.run(MERCHANT_A, now, &|_| {}).await })
             );
             for summary in [a, b] {
                 let summary = summary
@@ -147,7 +151,11 @@ async fn two_engines_running_at_once_on_one_database_never_charge_an_event_twice
         "the processor charged each recorded attempt once, and nothing else"
     );
     assert!(
-        store.pending().await.expect("pending").is_empty(),
+        store
+            .pending(MERCHANT_A, 0, i64::MAX, 100)
+            .await
+            .expect("pending")
+            .is_empty(),
         "nothing left in flight"
     );
     assert_eq!(double_approvals(&database).await, []);
@@ -164,18 +172,14 @@ async fn a_charge_cut_off_before_it_is_recorded_is_finished_after_a_restart_with
 
     {
         let (engine, store) = engine_on(&database).await;
-        let due = store
-            .next_due(Some(MERCHANT_A), &now_utc())
+        let now = merchant_now(&store, MERCHANT_A).await;
+        let claimed = engine.claim(MERCHANT_A, now).await.expect("claim");
+        assert_eq!(claimed.attempts.len(), 1, "{:?}", claimed.attempts);
+        assert_eq!(claimed.attempts[0].subscription_id, id);
+        let _charged = engine
+            .charge(MERCHANT_A, &claimed.attempts, now)
             .await
-            .expect("next_due")
-            .expect("the subscription is due today");
-        assert_eq!(due.subscription_id, id);
-        let attempt = engine
-            .claim(&due)
-            .await
-            .expect("claim")
-            .expect("the attempt is ours");
-        let _charged = engine.charge(attempt).await.expect("charged");
+            .expect("charged");
         assert_eq!(
             store
                 .processor_charge_count(MERCHANT_A)
@@ -183,17 +187,10 @@ async fn a_charge_cut_off_before_it_is_recorded_is_finished_after_a_restart_with
                 .expect("count"),
             1
         );
+        let again = engine.claim(MERCHANT_A, now).await.expect("claim");
         assert!(
-            engine.claim(&due).await.expect("claim").is_none(),
-            "the same attempt cannot be claimed twice"
-        );
-        assert!(
-            store
-                .next_due(Some(MERCHANT_A), &now_utc())
-                .await
-                .expect("next_due")
-                .is_none(),
-            "a subscription with an attempt in flight is not due again"
+            again.attempts.is_empty() && again.passed == 0,
+            "a subscription with an attempt in flight is not claimed again: {again:?}"
         );
         // The process dies here: the charge is never recorded.
     }
@@ -215,7 +212,11 @@ async fn a_charge_cut_off_before_it_is_recorded_is_finished_after_a_restart_with
     app.delete_card("Crash01", &card).await.assert_ok();
 
     let (restarted, store) = engine_on(&database).await;
-    let summary = restarted.run(Some(MERCHANT_A)).await.expect("the run");
+    let now = merchant_now(&store, MERCHANT_A).await;
+    let summary = restarted
+        .run(MERCHANT_A, now, &|_| {})
+        .await
+        .expect("the run");
     assert_eq!(
         (summary.approved, summary.declined),
         (1, 0),
@@ -253,7 +254,10 @@ async fn a_charge_cut_off_before_it_is_recorded_is_finished_after_a_restart_with
         "{sub}"
     );
 
-    let again = restarted.run(Some(MERCHANT_A)).await.expect("the run");
+    let again = restarted
+        .run(MERCHANT_A, now, &|_| {})
+        .await
+        .expect("the run");
     assert_eq!(
         (again.approved, again.declined),
         (0, 0),
@@ -277,7 +281,8 @@ async fn a_server_restarted_in_the_middle_of_the_year_neither_skips_nor_repeats_
     let today = clock_today(&app).await;
     customer_with_card(&app, "Restart01", VISA).await;
     let id = sub_id(&subscribe(&app, &off_plan("Restart01", today, 19.99, 12)).await);
-    let before = advance_times(&app, "P1M", 5).await;
+    let months = monthly_dates(today, 12);
+    let before = advance_through(&app, &months[1..6]).await;
     assert_eq!(before.approved, 6, "months 1 to 6 before the restart");
     first.stop();
 
@@ -293,8 +298,10 @@ async fn a_server_restarted_in_the_middle_of_the_year_neither_skips_nor_repeats_
         day(monthly_dates(today, 7)[6]),
         "the 7th month is next"
     );
-    let after = advance_times(&app, "P1M", 7).await;
+    let after = advance_through(&app, &months[6..]).await;
     assert_eq!(after.approved, 6, "months 7 to 12 after it");
+    let later = advance_times(&app, "P1M", 2).await;
+    assert_eq!(later.approved, 0, "nothing after the last month");
     let charged = transactions(&app, id).await;
     assert_eq!(
         dates_with_status(&charged, "A"),
@@ -325,8 +332,8 @@ async fn two_servers_with_their_schedulers_running_on_one_database_approve_each_
     }
     customer_with_card(&servers[1], "SchedBad", CHARGE_DECLINE_CARD).await;
     let bad = sub_id(&subscribe(&servers[1], &off_plan("SchedBad", today, 3.0, -1)).await);
-    for n in 0..3 {
-        advance(&servers[n % 2], "P1M").await;
+    for (n, date) in monthly_dates(today, 4)[1..].iter().enumerate() {
+        advance_to(&servers[n % 2], *date).await;
     }
     let now = clock_today(&servers[1]).await;
     let due: Vec<_> = monthly_dates(today, 10)
@@ -341,7 +348,11 @@ async fn two_servers_with_their_schedulers_running_on_one_database_approve_each_
         .expect("the database opens");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let mut settled = store.pending().await.expect("pending").is_empty();
+        let mut settled = store
+            .pending(MERCHANT_A, 0, i64::MAX, 100)
+            .await
+            .expect("pending")
+            .is_empty();
         for id in &good {
             settled &=
                 dates_with_status(&transactions(&servers[0], *id).await, "A").len() >= due.len();

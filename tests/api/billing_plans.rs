@@ -1,11 +1,12 @@
 //! Recurring billing plans: create, read, update, archive, delete, validation, browse.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::billing_support::{
     act, add_plan, advance, assert_refused, billing_app, clock_today, customer_with_card, dec,
-    delete, exchange, get, money, ok_data, on_plan, plan_body, post, put, sub_id, subscribe,
-    subscription, transactions,
+    delete, describe, exchange, get, money, ok_data, on_plan, plan_body, post, put, send_raw,
+    sub_id, subscribe, subscription, transactions,
 };
 use crate::helpers::KEY_B;
 use crate::testdata::{VISA, with, without};
@@ -267,6 +268,18 @@ async fn invalid_plans_are_refused_with_a_400_naming_the_field_and_nothing_is_st
     );
     // The base body itself is fine.
     add_plan(&app, &base).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_archives_with_no_body_at_all_as_the_spec_allows() {
+    let app = billing_app().await;
+    add_plan(&app, &plan_body("BARE", 5.0, -1)).await;
+    let resp = send_raw(&app, Method::POST, "/plan/BARE/archive", None).await;
+    assert_eq!(resp.status, 200, "{}", describe(&resp));
+    assert_eq!(resp.json["data"]["status"], "A", "{}", describe(&resp));
+    assert_eq!(plan(&app, "BARE").await["status"], "A");
+    let resp = send_raw(&app, Method::POST, "/plan/GONE/archive", None).await;
+    assert_eq!(resp.status, 404, "{}", describe(&resp));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -538,6 +538,10 @@ async fn junk_bodies_and_wrong_types_get_400_envelopes_on_every_billing_endpoint
     let mut problems = Vec::new();
     for (method, path, valid, fields) in &endpoints {
         for junk in JUNK {
+            if junk.trim().is_empty() && path.ends_with("/archive") {
+                // The spec makes the archive body optional: no body is a valid archive.
+                continue;
+            }
             let resp = send_raw(&app, method.clone(), path, Some(junk)).await;
             if resp.status != 400
                 || resp.json["code"] != 2
@@ -585,6 +589,18 @@ async fn junk_bodies_and_wrong_types_get_400_envelopes_on_every_billing_endpoint
         ),
         (Method::GET, "/plan?count=abc".to_owned(), None),
         (Method::GET, "/subscription?page=x".to_owned(), None),
+        // `page` and `count` are int32 in the spec.
+        (
+            Method::GET,
+            "/subscription?page=2147483648".to_owned(),
+            None,
+        ),
+        (Method::GET, "/plan?page=-2147483649".to_owned(), None),
+        (
+            Method::GET,
+            "/subscription/transactions?count=4294967297".to_owned(),
+            None,
+        ),
         (
             Method::GET,
             "/subscription/transactions?order_by=up".to_owned(),

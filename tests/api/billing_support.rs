@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -19,9 +19,10 @@ use vaultql::vault::billing::engine::Engine;
 use vaultql::vault::crypto::MasterKey;
 use vaultql::vault::service::VaultService;
 use vaultql::vault::store::SqliteStore;
+use vaultql::vault::store::billing::BillingStore;
 
 use crate::contract;
-use crate::helpers::{Auth, Resp, TestApp, card_id, default_args, default_vault_args};
+use crate::helpers::{Auth, Resp, TestApp, card_id, default_args, default_vault_args, test_now};
 use crate::testdata::{self, masked};
 
 /// How long one request may take before the test gives up with the request in the message
@@ -135,8 +136,14 @@ pub fn database_file(data_dir: &Path) -> PathBuf {
 }
 
 /// A billing engine of its own (its own connection pool) on the database file: what a second
-/// scheduler process, or the same one after a restart, would have.
+/// scheduler process, or the same one after a restart, would have. Its batches are small, so a
+/// run of a few subscriptions takes several claim and record transactions.
 pub async fn engine_on(database: &Path) -> (Engine, Arc<SqliteStore>) {
+    engine_with_batch(database, 2).await
+}
+
+/// A billing engine on the database file claiming `batch` attempts per transaction.
+pub async fn engine_with_batch(database: &Path, batch: usize) -> (Engine, Arc<SqliteStore>) {
     let store = Arc::new(
         SqliteStore::open_file(database)
             .await
@@ -147,16 +154,20 @@ pub async fn engine_on(database: &Path) -> (Engine, Arc<SqliteStore>) {
         .expect("the test servers' master key");
     let master = MasterKey::from_base64(&encoded).expect("a valid master key");
     let vault = Arc::new(
-        VaultService::open(store.clone(), &master)
+        VaultService::open(store.clone(), &master, test_now())
             .await
             .expect("the vault service opens with the servers' master key"),
     );
-    (Engine::new(vault, store.clone()), store)
+    (Engine::new(vault, store.clone(), batch), store)
 }
 
-/// The real UTC time as the store's `next_due` takes it.
-pub fn now_utc() -> String {
-    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+/// The merchant's time as the test servers see it: the pinned clock plus the merchant's offset.
+pub async fn merchant_now(store: &SqliteStore, merchant_id: i64) -> DateTime<Utc> {
+    let offset = store
+        .clock_offset(merchant_id)
+        .await
+        .expect("the clock offset");
+    test_now() + chrono::Duration::seconds(offset)
 }
 
 // ---- requests ----
@@ -450,6 +461,13 @@ fn invariants(
                 }
                 other => out.push(format!("{at}.tran_status: {other:?} is not A or D")),
             }
+            if let Some(rcode) = text("rcode")
+                && rcode.len() != 3
+            {
+                out.push(format!(
+                    "{at}.rcode: {rcode:?} is not the spec's fixed length of 3"
+                ));
+            }
             if let Some(number) = text("card_number")
                 && !is_masked(number)
             {
@@ -583,6 +601,31 @@ pub async fn advance(app: &TestApp, by: &str) -> Advanced {
             .as_u64()
             .unwrap_or_else(|| panic!("declined: {}", describe(&resp))),
     }
+}
+
+/// Advances the clock to `date` exactly, in days (chained `P1M` advances drift at month ends:
+/// January 31, February 28, March 28).
+pub async fn advance_to(app: &TestApp, date: NaiveDate) -> Advanced {
+    let today = clock_today(app).await;
+    let days = (date - today).num_days();
+    assert!(days >= 0, "the clock only goes forward: {today} -> {date}");
+    advance(app, &format!("P{days}D")).await
+}
+
+/// Advances the clock to each date in turn; the summed counts and the last date.
+pub async fn advance_through(app: &TestApp, dates: &[NaiveDate]) -> Advanced {
+    let mut total = Advanced {
+        today: clock_today(app).await,
+        approved: 0,
+        declined: 0,
+    };
+    for date in dates {
+        let step = advance_to(app, *date).await;
+        total.today = step.today;
+        total.approved += step.approved;
+        total.declined += step.declined;
+    }
+    total
 }
 
 /// Advances the clock `times` times by `by`; the summed counts and the last date.
@@ -753,6 +796,7 @@ fn the_billing_contract_check_catches_unknown_fields_wrong_types_and_broken_inva
         ("/data/0/amt_tran", json!(1.999), "at most 2 decimals"),
         ("/data/0/tran_status", json!("P"), "is not A or D"),
         ("/data/0/rcode", json!("51"), "rcode 000"),
+        ("/data/0/rcode", json!("0000"), "fixed length of 3"),
         (
             "/data/0/card_number",
             json!("4111111111111111"),

@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, NaiveDate, Utc};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use vaultql::app::Application;
 use vaultql::config::{ApiKeySpec, SandboxArgs, VaultArgs};
+use vaultql::time::TimeSource;
 
 use crate::{capture, contract};
 
@@ -33,8 +35,29 @@ pub const DEFAULT_KEYS: [&str; 3] = ["key-a:1001", "key-b:2002", "key-r:3000:100
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The one place that builds the sandbox's arguments: port 0, an in-memory database and the
-/// default keys.
+/// The date every test server's clock starts on when `VAULTQL_TEST_START` does not name one:
+/// the end of a long month before a short one, where calendar arithmetic goes wrong first.
+pub const DEFAULT_TEST_START: &str = "2027-01-31";
+
+/// The instant every test server's clock stands at (`TimeSource::Fixed`): noon UTC on
+/// `VAULTQL_TEST_START` (`YYYY-MM-DD`), or on [`DEFAULT_TEST_START`]. Only the sandbox clock moves
+/// a merchant's time from there, so no test depends on the date it runs; `.ci/run` runs the
+/// billing tests from several start dates through this variable.
+pub fn test_now() -> DateTime<Utc> {
+    static START: OnceLock<DateTime<Utc>> = OnceLock::new();
+    *START.get_or_init(|| {
+        let text = std::env::var("VAULTQL_TEST_START")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_TEST_START.to_owned());
+        let day = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .unwrap_or_else(|_| panic!("VAULTQL_TEST_START must be YYYY-MM-DD, not {text:?}"));
+        day.and_hms_opt(12, 0, 0).expect("noon is a time").and_utc()
+    })
+}
+
+/// The one place that builds the sandbox's arguments: port 0, an in-memory database, the
+/// default keys and the pinned clock.
 pub fn default_args(data_dir: &Path) -> SandboxArgs {
     SandboxArgs {
         listen: "127.0.0.1:0".parse().expect("a socket address"),
@@ -49,6 +72,7 @@ pub fn default_vault_args(data_dir: &Path) -> VaultArgs {
     args.api_keys = DEFAULT_KEYS.iter().map(|spec| key_spec(spec)).collect();
     args.master_key = Some(BASE64.encode([0x5a_u8; 32]));
     args.max_body_bytes = MAX_BODY_BYTES;
+    args.time = TimeSource::Fixed(test_now());
     args
 }
 

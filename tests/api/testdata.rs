@@ -1,6 +1,6 @@
 //! Test card numbers, bank accounts, dates and request bodies.
 
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use serde_json::{Value, json};
 
 pub const VISA: &str = "4111111111111111";
@@ -96,9 +96,9 @@ pub fn masked(number: &str) -> String {
     )
 }
 
-/// MMYY for the month `delta` months away from the current one (UTC).
+/// MMYY for the month `delta` months away from the test clock's month.
 pub fn exp_months_from_now(delta: i32) -> String {
-    let now = Utc::now();
+    let now = crate::helpers::test_now();
     let months = now.year() * 12 + now.month0() as i32 + delta;
     let (year, month0) = (months.div_euclid(12), months.rem_euclid(12));
     format!("{:02}{:02}", month0 + 1, year % 100)

@@ -1,7 +1,6 @@
 //! Plan and subscription mutations.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::Utc;
 use rust_decimal::Decimal;
 
 use crate::gateway::error::{GatewayError, gql};
@@ -9,7 +8,7 @@ use crate::gateway::types::codes::{BillingFrequency, Date};
 use crate::gateway::types::{
     BillingSubscription, Customer, Plan, billing_loaders, linked_customer,
 };
-use crate::gateway::upstream;
+use crate::gateway::{request_time, upstream};
 use crate::qualpay::{
     AddSubscriptionRequest, ArchivePlanRequest, PlanRequest, RecurringPlan, Subscription,
     SubscriptionActionRequest, UpdateSubscriptionRequest,
@@ -220,10 +219,10 @@ impl BillingMutations {
         ctx: &Context<'_>,
         input: CreateSubscriptionInput,
     ) -> Result<SubscriptionPayload> {
-        let start = input.start_date.map_or_else(
-            || Utc::now().date_naive().format("%Y-%m-%d").to_string(),
-            Date::to_wire,
-        );
+        let start = match input.start_date {
+            Some(date) => date.to_wire(),
+            None => Date(request_time(ctx)?.date_naive()).to_wire(),
+        };
         let request = AddSubscriptionRequest {
             date_start: Some(start),
             customer_id: Some(input.customer_id),

@@ -221,10 +221,11 @@ impl Card {
     }
 
     /// Whether the card is past its expiry month (a card is good through the month's last day).
-    pub async fn is_expired(&self) -> bool {
-        let today = Utc::now().date_naive();
-        self.exp()
-            .is_some_and(|(month, year)| (year, month) < (today.year(), today.month()))
+    pub async fn is_expired(&self, ctx: &Context<'_>) -> Result<bool> {
+        let today = crate::gateway::request_time(ctx)?.date_naive();
+        Ok(self
+            .exp()
+            .is_some_and(|(month, year)| (year, month) < (today.year(), today.month())))
     }
 
     /// Whether recurring billing charges this payment method.

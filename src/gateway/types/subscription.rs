@@ -121,8 +121,14 @@ impl BillingSubscription {
         Date::parse(self.0.date_start.as_deref())
     }
 
-    /// Null once the subscription is cancelled or complete.
+    /// Null once the subscription is cancelled or complete (whatever date the upstream sends).
     pub async fn next_billing_date(&self) -> Option<Date> {
+        if matches!(
+            self.status_code(),
+            SubscriptionStatus::Cancelled | SubscriptionStatus::Complete
+        ) {
+            return None;
+        }
         Date::parse(self.0.date_next.as_deref())
     }
 

@@ -3,9 +3,9 @@
 
 use rust_decimal::Decimal;
 
-use super::money::{cents, dollars};
+use super::money::cents;
 use super::schedule::{Frequency, Schedule, SpecificDay, check_amount};
-use crate::qualpay::{PlanRequest, RecurringPlan};
+use crate::qualpay::PlanRequest;
 use crate::vault::store::billing::PlanRow;
 use crate::vault::validate::Problems;
 
@@ -153,33 +153,4 @@ pub fn specific_schedule(
         month: to_u32(days[2]),
     });
     Schedule::new(frequency, interval, specific).map_err(|e| e.to_string())
-}
-
-/// The wire form.
-pub fn to_wire(plan: PlanRow) -> RecurringPlan {
-    RecurringPlan {
-        merchant_id: Some(plan.merchant_id),
-        plan_id: Some(plan.plan_id),
-        plan_code: Some(plan.plan_code),
-        plan_name: Some(plan.plan_name),
-        plan_desc: Some(plan.plan_desc),
-        plan_frequency: Some(plan.plan_frequency),
-        interval: Some(plan.interval),
-        plan_duration: Some(plan.plan_duration),
-        trial_duration: Some(plan.trial_duration),
-        amt_trial: plan.amt_trial.map(dollars),
-        amt_setup: plan.amt_setup.map(dollars),
-        amt_tran: Some(dollars(plan.amt_tran)),
-        tran_currency: Some(plan.tran_currency),
-        profile_id: plan.profile_id,
-        bill_specific_day: Some(plan.bill_specific_day),
-        day_of_week: plan.day_of_week,
-        day_of_month: plan.day_of_month,
-        month: plan.month,
-        prorate_first_pmt: Some(plan.prorate_first_pmt),
-        amt_prorate: plan.amt_prorate.map(dollars),
-        status: Some(plan.status),
-        db_timestamp: Some(plan.db_timestamp),
-        mod_timestamp: Some(plan.mod_timestamp),
-    }
 }

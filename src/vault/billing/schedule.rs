@@ -286,6 +286,14 @@ impl Schedule {
         }
     }
 
+    /// The billing date one cycle before `date`, for the length of the cycle that ends on it.
+    pub fn previous_billing_date(&self, date: NaiveDate, anchor_day: u32) -> NaiveDate {
+        match self.step() {
+            Step::Days(days) => date.checked_sub_days(Days::new(days)).unwrap_or(date),
+            Step::Months(months) => add_months(date, -i64::from(months), anchor_day),
+        }
+    }
+
     /// The length in days of the billing cycle that starts on `date` (next_billing_date - date).
     pub fn cycle_days(&self, date: NaiveDate, anchor_day: u32) -> i64 {
         self.next_billing_date(date, anchor_day)
@@ -1301,6 +1309,33 @@ mod tests {
     }
 
     // ---- cycle_days ----
+
+    #[test]
+    fn the_cycle_before_a_date_keeps_the_anchor_day() {
+        let monthly = plain(Frequency::Monthly, 1);
+        assert_eq!(
+            monthly.previous_billing_date(d(2026, 11, 25), 25),
+            d(2026, 10, 25)
+        );
+        assert_eq!(
+            monthly.previous_billing_date(d(2027, 3, 31), 31),
+            d(2027, 2, 28)
+        );
+        assert_eq!(
+            monthly.previous_billing_date(d(2028, 3, 31), 31),
+            d(2028, 2, 29)
+        );
+        let weekly = plain(Frequency::Weekly, 2);
+        assert_eq!(
+            weekly.previous_billing_date(d(2026, 11, 25), 25),
+            d(2026, 11, 11)
+        );
+        let annual = plain(Frequency::Annually, 1);
+        assert_eq!(
+            annual.previous_billing_date(d(2028, 2, 29), 29),
+            d(2027, 2, 28)
+        );
+    }
 
     #[test]
     fn cycle_days_per_frequency() {

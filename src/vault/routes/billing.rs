@@ -30,10 +30,11 @@ pub async fn add(
     JsonBody(request): JsonBody<AddBillingCardRequest>,
 ) -> Reply<CustomerVault> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let now = state.clock.now(merchant_id).await?;
     customer_reply(
         state
             .service
-            .add_card(merchant_id, &customer_id, request)
+            .add_card(merchant_id, &customer_id, request, now)
             .await?,
     )
 }
@@ -45,10 +46,11 @@ pub async fn update(
     JsonBody(request): JsonBody<UpdateBillingCardRequest>,
 ) -> Reply<CustomerVault> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let now = state.clock.now(merchant_id).await?;
     customer_reply(
         state
             .service
-            .update_card(merchant_id, &customer_id, request)
+            .update_card(merchant_id, &customer_id, request, now)
             .await?,
     )
 }

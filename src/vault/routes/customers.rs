@@ -38,7 +38,13 @@ pub async fn add(
     JsonBody(request): JsonBody<AddCustomerRequest>,
 ) -> Reply<CustomerVault> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
-    customer_reply(state.service.add_customer(merchant_id, request).await?)
+    let now = state.clock.now(merchant_id).await?;
+    customer_reply(
+        state
+            .service
+            .add_customer(merchant_id, request, now)
+            .await?,
+    )
 }
 
 pub async fn get(
@@ -57,10 +63,11 @@ pub async fn update(
     JsonBody(request): JsonBody<UpdateCustomerRequest>,
 ) -> Reply<CustomerVault> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let now = state.clock.now(merchant_id).await?;
     customer_reply(
         state
             .service
-            .update_customer(merchant_id, &customer_id, request)
+            .update_customer(merchant_id, &customer_id, request, now)
             .await?,
     )
 }

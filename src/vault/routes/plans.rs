@@ -9,9 +9,9 @@ use crate::qualpay::{
 };
 use crate::vault::VaultState;
 use crate::vault::auth::Caller;
-use crate::vault::billing::plans::to_wire;
+use crate::vault::billing::wire::plan as to_wire;
 use crate::vault::error::VaultError;
-use crate::vault::extract::{JsonBody, QueryPairs};
+use crate::vault::extract::{JsonBody, OptionalJsonBody, QueryPairs};
 use crate::vault::store::billing::PLAN_FIELDS;
 
 pub async fn browse(
@@ -37,7 +37,10 @@ pub async fn add(
     JsonBody(request): JsonBody<PlanRequest>,
 ) -> Reply<RecurringPlan> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
-    reply(to_wire(state.billing.add_plan(merchant_id, request).await?))
+    let now = state.clock.now(merchant_id).await?;
+    reply(to_wire(
+        state.billing.add_plan(merchant_id, request, now).await?,
+    ))
 }
 
 /// `GET /plan/{plan_code}` answers a `RecurringPlanListResponse` holding the plan.
@@ -64,10 +67,11 @@ pub async fn update(
     JsonBody(request): JsonBody<PlanRequest>,
 ) -> Reply<RecurringPlan> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let now = state.clock.now(merchant_id).await?;
     reply(to_wire(
         state
             .billing
-            .update_plan(merchant_id, &plan_code, request)
+            .update_plan(merchant_id, &plan_code, request, now)
             .await?,
     ))
 }
@@ -76,13 +80,14 @@ pub async fn archive(
     State(state): State<VaultState>,
     caller: Caller,
     PathParams(plan_code): PathParams<String>,
-    JsonBody(request): JsonBody<ArchivePlanRequest>,
+    OptionalJsonBody(request): OptionalJsonBody<ArchivePlanRequest>,
 ) -> Reply<RecurringPlan> {
-    let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let merchant_id = caller.merchant_id(request.as_ref().and_then(|r| r.merchant_id))?;
+    let now = state.clock.now(merchant_id).await?;
     reply(to_wire(
         state
             .billing
-            .archive_plan(merchant_id, &plan_code, request)
+            .archive_plan(merchant_id, &plan_code, request, now)
             .await?,
     ))
 }
@@ -97,7 +102,8 @@ pub async fn delete(
     let plan_id = plan_id
         .parse::<i64>()
         .map_err(|_| VaultError::invalid("plan_id: must be an integer"))?;
+    let now = state.clock.now(merchant_id).await?;
     reply(to_wire(
-        state.billing.delete_plan(merchant_id, plan_id).await?,
+        state.billing.delete_plan(merchant_id, plan_id, now).await?,
     ))
 }

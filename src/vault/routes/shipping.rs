@@ -36,10 +36,11 @@ pub async fn add(
     JsonBody(request): JsonBody<AddShippingAddressRequest>,
 ) -> Reply<CustomerVault> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let now = state.clock.now(merchant_id).await?;
     customer_reply(
         state
             .service
-            .add_shipping_address(merchant_id, &customer_id, request)
+            .add_shipping_address(merchant_id, &customer_id, request, now)
             .await?,
     )
 }
@@ -51,10 +52,11 @@ pub async fn update(
     JsonBody(request): JsonBody<UpdateShippingAddressRequest>,
 ) -> Reply<CustomerVault> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let now = state.clock.now(merchant_id).await?;
     customer_reply(
         state
             .service
-            .update_shipping_address(merchant_id, &customer_id, request)
+            .update_shipping_address(merchant_id, &customer_id, request, now)
             .await?,
     )
 }

@@ -11,7 +11,7 @@ use crate::qualpay::{
 use crate::vault::VaultState;
 use crate::vault::auth::Caller;
 use crate::vault::billing::Action;
-use crate::vault::billing::subscriptions::{to_wire, transaction_to_wire};
+use crate::vault::billing::wire::{subscription as to_wire, transaction as transaction_to_wire};
 use crate::vault::error::VaultError;
 use crate::vault::extract::{JsonBody, QueryPairs};
 use crate::vault::store::billing::{SUBSCRIPTION_FIELDS, TRANSACTION_FIELDS};
@@ -47,8 +47,12 @@ pub async fn add(
     JsonBody(request): JsonBody<AddSubscriptionRequest>,
 ) -> Reply<Subscription> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let now = state.clock.now(merchant_id).await?;
     reply(to_wire(
-        state.billing.add_subscription(merchant_id, request).await?,
+        state
+            .billing
+            .add_subscription(merchant_id, request, now)
+            .await?,
         None,
     ))
 }
@@ -73,9 +77,10 @@ pub async fn update(
     JsonBody(request): JsonBody<UpdateSubscriptionRequest>,
 ) -> Reply<Subscription> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let now = state.clock.now(merchant_id).await?;
     let sub = state
         .billing
-        .update_subscription(merchant_id, subscription_id(&id)?, request)
+        .update_subscription(merchant_id, subscription_id(&id)?, request, now)
         .await?;
     reply(to_wire(sub, None))
 }
@@ -88,9 +93,10 @@ async fn act(
     action: Action,
 ) -> Reply<Subscription> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
+    let now = state.clock.now(merchant_id).await?;
     let sub = state
         .billing
-        .act(merchant_id, subscription_id(id)?, request, action)
+        .act(merchant_id, subscription_id(id)?, request, action, now)
         .await?;
     reply(to_wire(sub, None))
 }

@@ -1,11 +1,15 @@
 //! Storage of plans, subscriptions, their payment attempts, the test processor's ledger and the
 //! sandbox clock. The engine's exactly-once rule lives in the schema: a payment attempt is
 //! claimed as a unique (subscription, event, attempt) row before the processor is called, and
-//! at most one attempt per event can be approved.
+//! at most one attempt per event can be approved. Subscriptions cross this boundary typed
+//! ([`Subscription`]); their rows stay inside the backends.
 
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{BrowseQuery, Page, StoreError};
+use crate::vault::billing::attempts::{Outcome, Tally};
+use crate::vault::billing::subscription::Subscription;
 use crate::vault::filter::{Field, FieldKind};
 
 /// A plan as stored. Amounts are cents.
@@ -36,48 +40,8 @@ pub struct PlanRow {
     pub mod_timestamp: String,
 }
 
-/// A subscription as stored. Amounts are cents; dates are `YYYY-MM-DD`.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub struct SubscriptionRow {
-    pub subscription_id: i64,
-    pub merchant_id: i64,
-    pub customer_id: String,
-    pub card_id: String,
-    pub plan_id: Option<i64>,
-    pub plan_code: Option<String>,
-    pub plan_name: Option<String>,
-    pub plan_desc: Option<String>,
-    pub plan_frequency: i32,
-    pub interval: i32,
-    pub plan_duration: i32,
-    pub trial_duration: i32,
-    pub bill_specific_day: bool,
-    pub day_of_week: Option<i32>,
-    pub day_of_month: Option<i32>,
-    pub month: Option<i32>,
-    pub anchor_day: i32,
-    pub amt_setup: Option<i64>,
-    pub trial_amt: Option<i64>,
-    pub recur_amt: i64,
-    pub prorate_amt: Option<i64>,
-    pub tran_currency: String,
-    pub profile_id: Option<String>,
-    pub purchase_id: Option<String>,
-    pub cancel_on_setup_fail: bool,
-    pub status: String,
-    pub date_start: String,
-    pub first_billing: String,
-    pub next_event: i64,
-    pub date_next: Option<String>,
-    pub next_attempt_on: Option<String>,
-    pub failed_attempts: i64,
-    pub retry_base: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
 /// One payment attempt of a subscription.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, sqlx::FromRow, serde::Serialize)]
 pub struct TransactionRow {
     pub tran_id: i64,
     pub pg_id: String,
@@ -305,6 +269,24 @@ pub static TRANSACTION_FIELDS: &[Field] = &[
     },
 ];
 
+/// An attempt to charge through the processor, under its idempotency key.
+#[derive(Debug, Clone)]
+pub struct LedgerEntry {
+    pub key: String,
+    pub merchant_id: i64,
+    pub amount: i64,
+    pub record: ProcessorRecord,
+}
+
+/// What a claim transaction did.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    /// Pending attempts now owned by the caller, to charge and record.
+    pub attempts: Vec<TransactionRow>,
+    /// Subscriptions moved past a free event.
+    pub passed: usize,
+}
+
 #[async_trait]
 pub trait BillingStore: Send + Sync + 'static {
     /// Stores a new plan (its `plan_id` is assigned); a live plan with the code is a conflict.
@@ -319,29 +301,34 @@ pub trait BillingStore: Send + Sync + 'static {
     /// Writes every column of the plan with this `plan_id`.
     async fn save_plan(&self, plan: &PlanRow) -> Result<PlanRow, StoreError>;
     /// Marks a plan deleted, unless a subscription that is not cancelled or complete uses it.
-    async fn delete_plan(&self, merchant_id: i64, plan_id: i64) -> Result<PlanRow, StoreError>;
+    async fn delete_plan(
+        &self,
+        merchant_id: i64,
+        plan_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<PlanRow, StoreError>;
 
+    /// Stores a new subscription; its `subscription_id` is assigned.
     async fn insert_subscription(
         &self,
-        subscription: &SubscriptionRow,
-    ) -> Result<SubscriptionRow, StoreError>;
+        subscription: &Subscription,
+    ) -> Result<Subscription, StoreError>;
     async fn subscription(
         &self,
         merchant_id: i64,
         subscription_id: i64,
-    ) -> Result<SubscriptionRow, StoreError>;
+    ) -> Result<Subscription, StoreError>;
     async fn browse_subscriptions(
         &self,
         merchant_id: i64,
         query: &BrowseQuery,
-    ) -> Result<Page<SubscriptionRow>, StoreError>;
-    /// Writes the subscription if it has not changed since `expected_updated_at`; a concurrent
-    /// change is a conflict.
+    ) -> Result<Page<Subscription>, StoreError>;
+    /// Writes the subscription if its stored `version` is still the one it was read with, and
+    /// bumps the version; a concurrent change in between is [`StoreError::Concurrent`].
     async fn save_subscription(
         &self,
-        subscription: &SubscriptionRow,
-        expected_updated_at: &str,
-    ) -> Result<SubscriptionRow, StoreError>;
+        subscription: &Subscription,
+    ) -> Result<Subscription, StoreError>;
     /// Approved and declined attempts (never pending ones).
     async fn browse_transactions(
         &self,
@@ -349,41 +336,60 @@ pub trait BillingStore: Send + Sync + 'static {
         query: &BrowseQuery,
     ) -> Result<Page<TransactionRow>, StoreError>;
 
-    /// The active subscription whose next attempt is earliest and due on its merchant's clock by
-    /// `now_utc` (`YYYY-MM-DD HH:MM:SS`), skipping those with an attempt in flight.
-    async fn next_due(
+    /// In one write transaction: reads up to `limit` of the merchant's active subscriptions whose
+    /// attempt is due by `today` and that have no attempt in flight (oldest first), and claims
+    /// them as [`crate::vault::billing::attempts::plan_claims`] says. Because the status is read
+    /// under the same lock that writes the claims, a pause or cancel that committed first is
+    /// always seen.
+    async fn claim_due(
         &self,
-        merchant_id: Option<i64>,
-        now_utc: &str,
-    ) -> Result<Option<SubscriptionRow>, StoreError>;
-    /// Claims an attempt; `None` when another scheduler already claimed it.
-    async fn claim(&self, attempt: &TransactionRow) -> Result<Option<TransactionRow>, StoreError>;
-    /// Claims not yet recorded (a scheduler stopped between charging and recording).
-    async fn pending(&self) -> Result<Vec<TransactionRow>, StoreError>;
-    /// In one transaction: records the attempt's outcome and writes the subscription's next
-    /// state. `false` when the outcome was already recorded (by another scheduler).
+        merchant_id: i64,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Claimed, StoreError>;
+    /// The newest attempt's `tran_id` (0 when there is none).
+    async fn last_attempt_id(&self) -> Result<i64, StoreError>;
+    /// The merchant's attempts still pending with `after < tran_id <= up_to`, oldest first:
+    /// claims a stopped run left charged (or not) but unrecorded.
+    async fn pending(
+        &self,
+        merchant_id: i64,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<TransactionRow>, StoreError>;
+    /// In one write transaction: records the outcomes of attempts that are still pending and
+    /// moves their subscriptions on ([`crate::vault::billing::attempts::apply_outcomes`]). An
+    /// outcome already recorded (by another engine) is skipped and not counted.
     async fn record(
         &self,
-        attempt: &TransactionRow,
-        subscription: &SubscriptionRow,
-    ) -> Result<bool, StoreError>;
-
-    /// The processor's ledger: stores `record` under `key` unless the key is there, and returns
-    /// what is stored, so a charge retried with the same key is never charged twice.
-    async fn processor_charge(
-        &self,
-        key: &str,
         merchant_id: i64,
-        amount: i64,
-        record: &ProcessorRecord,
-    ) -> Result<(ProcessorRecord, bool), StoreError>;
+        outcomes: &[Outcome],
+        now: DateTime<Utc>,
+    ) -> Result<Tally, StoreError>;
+
+    /// The processor's ledger: stores each entry's record under its key unless the key is
+    /// there, and returns what is stored for each entry, in order, so a charge retried with the
+    /// same key is never charged twice.
+    async fn processor_charges(
+        &self,
+        entries: &[LedgerEntry],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ProcessorRecord>, StoreError>;
     /// How many charges the processor made (for tests and the sandbox's summaries).
     async fn processor_charge_count(&self, merchant_id: i64) -> Result<i64, StoreError>;
 
+    /// How far the merchant's sandbox clock is ahead of the process's time, in seconds.
     async fn clock_offset(&self, merchant_id: i64) -> Result<i64, StoreError>;
-    async fn set_clock_offset(
+    /// Sets the offset if it is still `expected`; `false` when another request moved it first.
+    async fn swap_clock_offset(
         &self,
         merchant_id: i64,
+        expected: i64,
         offset_seconds: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+    /// Merchants with billing to do (active subscriptions or attempts in flight) and their
+    /// clock offsets.
+    async fn billing_merchants(&self) -> Result<Vec<(i64, i64)>, StoreError>;
 }

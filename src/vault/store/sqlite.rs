@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -99,13 +99,18 @@ impl VaultStore for SqliteStore {
             .collect())
     }
 
-    async fn insert_key(&self, purpose: KeyPurpose, wrapped: &[u8]) -> Result<(), StoreError> {
+    async fn insert_key(
+        &self,
+        purpose: KeyPurpose,
+        wrapped: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT OR IGNORE INTO vault_keys (purpose, wrapped, created_at) VALUES (?, ?, ?)",
         )
         .bind(purpose.as_str())
         .bind(wrapped)
-        .bind(timestamp(Utc::now()))
+        .bind(timestamp(now))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -117,6 +122,7 @@ impl VaultStore for SqliteStore {
         fields: &CustomerFields,
         cards: &[NewCard],
         addresses: &[NewShippingAddress],
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, StoreError> {
         let mut tx = self.write().await?;
         let exists: Option<i64> = sqlx::query_scalar(
@@ -129,7 +135,7 @@ impl VaultStore for SqliteStore {
         if exists.is_some() {
             return Err(StoreError::DuplicateCustomer);
         }
-        let now = timestamp(Utc::now());
+        let created = timestamp(now);
         let rec_id: i64 = sqlx::query_scalar(
             "INSERT INTO customers (merchant_id, customer_id, first_name, last_name, firm_name, \
              phone, email, reference_id, comments, developer_id, created_at, updated_at) \
@@ -146,12 +152,12 @@ impl VaultStore for SqliteStore {
         .bind(&fields.reference_id)
         .bind(&fields.comments)
         .bind(&fields.developer_id)
-        .bind(&now)
-        .bind(&now)
+        .bind(&created)
+        .bind(&created)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| unique_violation_as(e, StoreError::DuplicateCustomer))?;
-        add_children(&mut tx, rec_id, key.merchant_id, cards, addresses).await?;
+        add_children(&mut tx, rec_id, key.merchant_id, cards, addresses, now).await?;
         let record = load_record(&mut tx, rec_id).await?;
         tx.commit().await?;
         Ok(record)
@@ -199,11 +205,12 @@ impl VaultStore for SqliteStore {
         fields: &CustomerFields,
         cards: &[NewCard],
         addresses: &[NewShippingAddress],
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, StoreError> {
         let mut tx = self.write().await?;
         let rec_id = customer_rec_id(&mut tx, key).await?;
         let mut update = QueryBuilder::new("UPDATE customers SET updated_at = ");
-        update.push_bind(timestamp(Utc::now()));
+        update.push_bind(timestamp(now));
         push_assignments(
             &mut update,
             &[
@@ -219,7 +226,7 @@ impl VaultStore for SqliteStore {
         );
         update.push(" WHERE rec_id = ").push_bind(rec_id);
         update.build().execute(&mut *tx).await?;
-        add_children(&mut tx, rec_id, key.merchant_id, cards, addresses).await?;
+        add_children(&mut tx, rec_id, key.merchant_id, cards, addresses, now).await?;
         let record = load_record(&mut tx, rec_id).await?;
         tx.commit().await?;
         Ok(record)
@@ -249,12 +256,13 @@ impl VaultStore for SqliteStore {
         key: CustomerKey<'_>,
         card_id: &str,
         patch: &CardPatch,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, StoreError> {
         let mut tx = self.write().await?;
         let rec_id = customer_rec_id(&mut tx, key).await?;
         let card = card_row(&mut tx, rec_id, card_id).await?;
         let mut update = QueryBuilder::new("UPDATE billing_cards SET updated_at = ");
-        update.push_bind(timestamp(Utc::now()));
+        update.push_bind(timestamp(now));
         if let Some(exp_date) = &patch.exp_date {
             update.push(", exp_date = ").push_bind(exp_date);
         }
@@ -315,19 +323,48 @@ impl VaultStore for SqliteStore {
         Ok(record)
     }
 
-    async fn audit_decryption(
+    async fn cards_by_id(
         &self,
         merchant_id: i64,
-        card_id: &str,
-        purpose: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO decryption_audit (merchant_id, card_id, purpose, at) VALUES (?, ?, ?, ?)",
+        card_ids: &[&str],
+    ) -> Result<Vec<(String, CardRow)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Owned {
+            customer_id: String,
+            #[sqlx(flatten)]
+            card: CardRow,
+        }
+        let ids = serde_json::to_string(card_ids)
+            .map_err(|e| StoreError::Corrupt(format!("card ids: {e}")))?;
+        let rows: Vec<Owned> = sqlx::query_as(
+            "SELECT c.*, cu.customer_id FROM billing_cards c \
+             JOIN customers cu ON cu.rec_id = c.customer_rec_id \
+             WHERE c.merchant_id = ? AND c.card_id IN (SELECT value FROM json_each(?))",
         )
         .bind(merchant_id)
-        .bind(card_id)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.customer_id, r.card)).collect())
+    }
+
+    async fn audit_decryptions(
+        &self,
+        merchant_id: i64,
+        card_ids: &[&str],
+        purpose: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let ids = serde_json::to_string(card_ids)
+            .map_err(|e| StoreError::Corrupt(format!("card ids: {e}")))?;
+        sqlx::query(
+            "INSERT INTO decryption_audit (merchant_id, card_id, purpose, at) \
+             SELECT ?, value, ?, ? FROM json_each(?)",
+        )
+        .bind(merchant_id)
         .bind(purpose)
-        .bind(timestamp(Utc::now()))
+        .bind(timestamp(now))
+        .bind(ids)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -339,12 +376,13 @@ impl VaultStore for SqliteStore {
         shipping_id: i64,
         fields: &ShippingFields,
         primary: bool,
+        now: DateTime<Utc>,
     ) -> Result<CustomerRecord, StoreError> {
         let mut tx = self.write().await?;
         let rec_id = customer_rec_id(&mut tx, key).await?;
         let address = shipping_row(&mut tx, rec_id, shipping_id).await?;
         let mut update = QueryBuilder::new("UPDATE shipping_addresses SET updated_at = ");
-        update.push_bind(timestamp(Utc::now()));
+        update.push_bind(timestamp(now));
         push_assignments(&mut update, &shipping_assignments(fields));
         update
             .push(" WHERE shipping_id = ")
@@ -452,8 +490,9 @@ async fn add_children(
     merchant_id: i64,
     cards: &[NewCard],
     addresses: &[NewShippingAddress],
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let now = timestamp(Utc::now());
+    let now = timestamp(now);
     for card in cards {
         let duplicate: Option<i64> = sqlx::query_scalar(
             "SELECT rec_id FROM billing_cards WHERE customer_rec_id = ? AND fingerprint = ?",

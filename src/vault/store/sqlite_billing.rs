@@ -1,25 +1,28 @@
-//! [`BillingStore`] on SQLite.
+//! [`BillingStore`] on SQLite. The engine's batches travel as one JSON array per statement
+//! (`json_each`), so a claim or a record of hundreds of attempts is a handful of statements.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-use super::billing::{BillingStore, PlanRow, ProcessorRecord, SubscriptionRow, TransactionRow};
+use super::billing::{
+    BillingStore, Claimed, LedgerEntry, PlanRow, ProcessorRecord, TransactionRow,
+};
+use super::billing_rows::{SUBSCRIPTION_COLUMNS, SubscriptionRow};
 use super::sqlite::{SqliteStore, push_conditions, unique_violation_as};
 use super::{BrowseQuery, Page, StoreError, timestamp};
+use crate::vault::billing::attempts::{
+    CardSummary, Outcome, Recorded, Tally, apply_outcomes, plan_claims,
+};
+use crate::vault::billing::subscription::Subscription;
 
 const PLAN_COLUMNS: &str = "merchant_id, plan_code, plan_name, plan_desc, plan_frequency, \
     interval, plan_duration, trial_duration, amt_trial, amt_setup, amt_tran, tran_currency, \
     profile_id, bill_specific_day, day_of_week, day_of_month, month, prorate_first_pmt, \
     amt_prorate, status, db_timestamp, mod_timestamp";
-
-const SUBSCRIPTION_COLUMNS: &str = "merchant_id, customer_id, card_id, plan_id, plan_code, \
-    plan_name, plan_desc, plan_frequency, interval, plan_duration, trial_duration, \
-    bill_specific_day, day_of_week, day_of_month, month, anchor_day, amt_setup, trial_amt, \
-    recur_amt, prorate_amt, tran_currency, profile_id, purchase_id, cancel_on_setup_fail, status, \
-    date_start, first_billing, next_event, date_next, next_attempt_on, failed_attempts, \
-    retry_base, created_at, updated_at";
 
 /// A browse over one table, scoped to the merchant: the total and one page.
 async fn browse<T>(
@@ -122,6 +125,54 @@ fn bind_subscription<'a>(query: &mut QueryBuilder<'a, Sqlite>, s: &'a Subscripti
     values.push_bind(&s.updated_at);
 }
 
+fn typed(rows: Vec<SubscriptionRow>) -> Result<Vec<Subscription>, StoreError> {
+    rows.into_iter().map(Subscription::try_from).collect()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("a batch: {e}")))
+}
+
+/// Writes the state columns of subscriptions the engine moved on, in one statement.
+async fn save_states(
+    conn: &mut SqliteConnection,
+    subscriptions: &[Subscription],
+) -> Result<(), StoreError> {
+    if subscriptions.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<SubscriptionRow> = subscriptions.iter().map(SubscriptionRow::from).collect();
+    sqlx::query(
+        "UPDATE subscriptions SET status = j.value ->> 'status', \
+         next_event = j.value ->> 'next_event', date_next = j.value ->> 'date_next', \
+         next_attempt_on = j.value ->> 'next_attempt_on', \
+         failed_attempts = j.value ->> 'failed_attempts', retry_base = j.value ->> 'retry_base', \
+         updated_at = j.value ->> 'updated_at', version = version + 1 \
+         FROM json_each(?) AS j WHERE subscriptions.subscription_id = j.value ->> 'subscription_id'",
+    )
+    .bind(json(&rows)?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What the claimed subscriptions' cards show on a transaction, by `card_id`.
+async fn card_summaries(
+    conn: &mut SqliteConnection,
+    merchant_id: i64,
+    card_ids: Vec<&str>,
+) -> Result<HashMap<String, CardSummary>, StoreError> {
+    let cards: Vec<CardSummary> = sqlx::query_as(
+        "SELECT card_id, masked_number, card_type, billing_first_name, billing_last_name \
+         FROM billing_cards WHERE merchant_id = ? AND card_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(merchant_id)
+    .bind(json(&card_ids)?)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(cards.into_iter().map(|c| (c.card_id.clone(), c)).collect())
+}
+
 #[async_trait]
 impl BillingStore for SqliteStore {
     async fn insert_plan(&self, plan: &PlanRow) -> Result<PlanRow, StoreError> {
@@ -167,7 +218,12 @@ impl BillingStore for SqliteStore {
             .ok_or(StoreError::PlanNotFound)
     }
 
-    async fn delete_plan(&self, merchant_id: i64, plan_id: i64) -> Result<PlanRow, StoreError> {
+    async fn delete_plan(
+        &self,
+        merchant_id: i64,
+        plan_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<PlanRow, StoreError> {
         let mut tx = self.write().await?;
         let in_use: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE plan_id = ? AND status IN ('A', 'P', 'S'))",
@@ -182,7 +238,7 @@ impl BillingStore for SqliteStore {
             "UPDATE plans SET status = 'D', mod_timestamp = ? WHERE merchant_id = ? AND plan_id = ? \
              AND status <> 'D' RETURNING *",
         )
-        .bind(timestamp(Utc::now()))
+        .bind(timestamp(now))
         .bind(merchant_id)
         .bind(plan_id)
         .fetch_optional(&mut *tx)
@@ -194,58 +250,69 @@ impl BillingStore for SqliteStore {
 
     async fn insert_subscription(
         &self,
-        subscription: &SubscriptionRow,
-    ) -> Result<SubscriptionRow, StoreError> {
+        subscription: &Subscription,
+    ) -> Result<Subscription, StoreError> {
+        let row = SubscriptionRow::from(subscription);
         let mut insert = QueryBuilder::new(format!(
             "INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES ("
         ));
-        bind_subscription(&mut insert, subscription);
+        bind_subscription(&mut insert, &row);
         insert.push(") RETURNING *");
-        Ok(insert.build_query_as().fetch_one(&self.pool).await?)
+        let row: SubscriptionRow = insert.build_query_as().fetch_one(&self.pool).await?;
+        row.try_into()
     }
 
     async fn subscription(
         &self,
         merchant_id: i64,
         subscription_id: i64,
-    ) -> Result<SubscriptionRow, StoreError> {
-        sqlx::query_as("SELECT * FROM subscriptions WHERE merchant_id = ? AND subscription_id = ?")
-            .bind(merchant_id)
-            .bind(subscription_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::SubscriptionNotFound)
+    ) -> Result<Subscription, StoreError> {
+        let row: SubscriptionRow = sqlx::query_as(
+            "SELECT * FROM subscriptions WHERE merchant_id = ? AND subscription_id = ?",
+        )
+        .bind(merchant_id)
+        .bind(subscription_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::SubscriptionNotFound)?;
+        row.try_into()
     }
 
     async fn browse_subscriptions(
         &self,
         merchant_id: i64,
         query: &BrowseQuery,
-    ) -> Result<Page<SubscriptionRow>, StoreError> {
-        browse(&self.pool, "subscriptions", "", merchant_id, query).await
+    ) -> Result<Page<Subscription>, StoreError> {
+        let page: Page<SubscriptionRow> =
+            browse(&self.pool, "subscriptions", "", merchant_id, query).await?;
+        Ok(Page {
+            items: typed(page.items)?,
+            total_records: page.total_records,
+        })
     }
 
     async fn save_subscription(
         &self,
-        subscription: &SubscriptionRow,
-        expected_updated_at: &str,
-    ) -> Result<SubscriptionRow, StoreError> {
+        subscription: &Subscription,
+    ) -> Result<Subscription, StoreError> {
+        let row = SubscriptionRow::from(subscription);
         let mut update = QueryBuilder::new(format!(
             "UPDATE subscriptions SET ({SUBSCRIPTION_COLUMNS}) = ("
         ));
-        bind_subscription(&mut update, subscription);
+        bind_subscription(&mut update, &row);
+        update.push("), version = version + 1 WHERE subscription_id = ");
+        update.push_bind(row.subscription_id);
         update
-            .push(") WHERE subscription_id = ")
-            .push_bind(subscription.subscription_id);
-        update
-            .push(" AND updated_at = ")
-            .push_bind(expected_updated_at);
+            .push(" AND merchant_id = ")
+            .push_bind(row.merchant_id);
+        update.push(" AND version = ").push_bind(row.version);
         update.push(" RETURNING *");
-        update
+        let saved: SubscriptionRow = update
             .build_query_as()
             .fetch_optional(&self.pool)
             .await?
-            .ok_or(StoreError::Concurrent)
+            .ok_or(StoreError::Concurrent)?;
+        saved.try_into()
     }
 
     async fn browse_transactions(
@@ -263,134 +330,210 @@ impl BillingStore for SqliteStore {
         .await
     }
 
-    async fn next_due(
+    async fn claim_due(
         &self,
-        merchant_id: Option<i64>,
-        now_utc: &str,
-    ) -> Result<Option<SubscriptionRow>, StoreError> {
-        let mut query = QueryBuilder::new(
-            "SELECT s.* FROM subscriptions s LEFT JOIN sandbox_clock c ON c.merchant_id = s.merchant_id \
-             WHERE s.status = 'A' AND s.next_attempt_on IS NOT NULL \
-             AND s.next_attempt_on <= date(",
-        );
-        query.push_bind(now_utc);
-        query.push(", '+' || COALESCE(c.offset_seconds, 0) || ' seconds') ");
+        merchant_id: i64,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Claimed, StoreError> {
+        let mut tx = self.write().await?;
         // Skip subscriptions with an attempt in flight, and any whose due attempt was already
         // made (its outcome is recorded; charging it again could only double-bill).
-        query.push(
-            "AND NOT EXISTS (SELECT 1 FROM subscription_transactions t \
-             WHERE t.subscription_id = s.subscription_id AND (t.tran_status = 'P' \
-             OR (t.event = s.next_event AND t.attempt = s.failed_attempts))) ",
-        );
-        if let Some(merchant_id) = merchant_id {
-            query.push("AND s.merchant_id = ").push_bind(merchant_id);
-        }
-        query.push(" ORDER BY s.next_attempt_on, s.subscription_id LIMIT 1");
-        Ok(query.build_query_as().fetch_optional(&self.pool).await?)
-    }
-
-    async fn claim(&self, attempt: &TransactionRow) -> Result<Option<TransactionRow>, StoreError> {
-        let result = sqlx::query_as(
-            "INSERT INTO subscription_transactions (pg_id, merchant_id, subscription_id, customer_id, \
-             event, attempt, kind, tran_date, tran_time, amt_tran, tran_currency, tran_status, card_id, \
-             card_number, card_type, cardholder_first_name, cardholder_last_name, purchase_id, claimed_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'P', ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        let rows: Vec<SubscriptionRow> = sqlx::query_as(
+            "SELECT s.* FROM subscriptions s \
+             WHERE s.merchant_id = ? AND s.status = 'A' AND s.next_attempt_on <= ? \
+             AND NOT EXISTS (SELECT 1 FROM subscription_transactions t \
+                 WHERE t.subscription_id = s.subscription_id AND t.tran_status = 'P') \
+             AND NOT EXISTS (SELECT 1 FROM subscription_transactions t \
+                 WHERE t.subscription_id = s.subscription_id AND t.event = s.next_event \
+                 AND t.attempt = s.failed_attempts) \
+             ORDER BY s.next_attempt_on, s.subscription_id LIMIT ?",
         )
-        .bind(&attempt.pg_id)
-        .bind(attempt.merchant_id)
-        .bind(attempt.subscription_id)
-        .bind(&attempt.customer_id)
-        .bind(attempt.event)
-        .bind(attempt.attempt)
-        .bind(&attempt.kind)
-        .bind(&attempt.tran_date)
-        .bind(&attempt.tran_time)
-        .bind(attempt.amt_tran)
-        .bind(&attempt.tran_currency)
-        .bind(&attempt.card_id)
-        .bind(&attempt.card_number)
-        .bind(&attempt.card_type)
-        .bind(&attempt.cardholder_first_name)
-        .bind(&attempt.cardholder_last_name)
-        .bind(&attempt.purchase_id)
-        .bind(timestamp(Utc::now()))
-        .fetch_one(&self.pool)
-        .await;
-        match result {
-            Ok(row) => Ok(Some(row)),
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(None),
-            Err(error) => Err(error.into()),
+        .bind(merchant_id)
+        .bind(today.format("%Y-%m-%d").to_string())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(Claimed::default());
         }
+        let subscriptions = typed(rows)?;
+        let card_ids = subscriptions.iter().map(|s| s.card_id.as_str()).collect();
+        let cards = card_summaries(&mut tx, merchant_id, card_ids).await?;
+        let plan = plan_claims(subscriptions, &cards, today, now);
+        let attempts: Vec<TransactionRow> = if plan.attempts.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "INSERT INTO subscription_transactions (pg_id, merchant_id, subscription_id, \
+                 customer_id, event, attempt, kind, tran_date, tran_time, amt_tran, tran_currency, \
+                 tran_status, card_id, card_number, card_type, cardholder_first_name, \
+                 cardholder_last_name, purchase_id, claimed_at) \
+                 SELECT v ->> 'pg_id', v ->> 'merchant_id', v ->> 'subscription_id', \
+                 v ->> 'customer_id', v ->> 'event', v ->> 'attempt', v ->> 'kind', \
+                 v ->> 'tran_date', v ->> 'tran_time', v ->> 'amt_tran', v ->> 'tran_currency', 'P', \
+                 v ->> 'card_id', v ->> 'card_number', v ->> 'card_type', \
+                 v ->> 'cardholder_first_name', v ->> 'cardholder_last_name', v ->> 'purchase_id', \
+                 v ->> 'claimed_at' \
+                 FROM (SELECT value AS v FROM json_each(?)) WHERE true \
+                 ON CONFLICT DO NOTHING RETURNING *",
+            )
+            .bind(json(&plan.attempts)?)
+            .fetch_all(&mut *tx)
+            .await?
+        };
+        save_states(&mut tx, &plan.passed).await?;
+        tx.commit().await?;
+        Ok(Claimed {
+            attempts,
+            passed: plan.passed.len(),
+        })
     }
 
-    async fn pending(&self) -> Result<Vec<TransactionRow>, StoreError> {
+    async fn last_attempt_id(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(tran_id), 0) FROM subscription_transactions")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn pending(
+        &self,
+        merchant_id: i64,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<TransactionRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT * FROM subscription_transactions WHERE tran_status = 'P' ORDER BY tran_id",
+            "SELECT * FROM subscription_transactions WHERE merchant_id = ? AND tran_status = 'P' \
+             AND tran_id > ? AND tran_id <= ? ORDER BY tran_id LIMIT ?",
         )
+        .bind(merchant_id)
+        .bind(after)
+        .bind(up_to)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?)
     }
 
     async fn record(
         &self,
-        attempt: &TransactionRow,
-        subscription: &SubscriptionRow,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.write().await?;
-        let recorded = sqlx::query(
-            "UPDATE subscription_transactions SET tran_status = ?, rcode = ?, rmsg = ?, auth_code = ? \
-             WHERE tran_id = ? AND tran_status = 'P'",
-        )
-        .bind(&attempt.tran_status)
-        .bind(&attempt.rcode)
-        .bind(&attempt.rmsg)
-        .bind(&attempt.auth_code)
-        .bind(attempt.tran_id)
-        .execute(&mut *tx)
-        .await?;
-        if recorded.rows_affected() == 0 {
-            return Ok(false);
+        merchant_id: i64,
+        outcomes: &[Outcome],
+        now: DateTime<Utc>,
+    ) -> Result<Tally, StoreError> {
+        if outcomes.is_empty() {
+            return Ok(Tally::default());
         }
-        let mut update = QueryBuilder::new(format!(
-            "UPDATE subscriptions SET ({SUBSCRIPTION_COLUMNS}) = ("
-        ));
-        bind_subscription(&mut update, subscription);
-        update
-            .push(") WHERE subscription_id = ")
-            .push_bind(subscription.subscription_id);
-        update.build().execute(&mut *tx).await?;
+        let batch: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "pg_id": o.pg_id,
+                    "tran_status": if o.approved { "A" } else { "D" },
+                    "rcode": o.rcode,
+                    "rmsg": o.rmsg,
+                    "auth_code": o.auth_code,
+                })
+            })
+            .collect();
+        let mut tx = self.write().await?;
+        let recorded: Vec<Recorded> = sqlx::query_as(
+            "UPDATE subscription_transactions SET tran_status = j.value ->> 'tran_status', \
+             rcode = j.value ->> 'rcode', rmsg = j.value ->> 'rmsg', \
+             auth_code = j.value ->> 'auth_code' \
+             FROM json_each(?) AS j \
+             WHERE subscription_transactions.pg_id = j.value ->> 'pg_id' \
+             AND subscription_transactions.merchant_id = ? \
+             AND subscription_transactions.tran_status = 'P' \
+             RETURNING subscription_id, event, attempt, tran_status = 'A' AS approved",
+        )
+        .bind(json(&batch)?)
+        .bind(merchant_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        if recorded.is_empty() {
+            return Ok(Tally::default());
+        }
+        let ids: Vec<i64> = recorded.iter().map(|r| r.subscription_id).collect();
+        let rows: Vec<SubscriptionRow> = sqlx::query_as(
+            "SELECT * FROM subscriptions WHERE subscription_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(json(&ids)?)
+        .fetch_all(&mut *tx)
+        .await?;
+        let (changed, tally) = apply_outcomes(typed(rows)?, &recorded, now);
+        save_states(&mut tx, &changed).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(tally)
     }
 
-    async fn processor_charge(
+    async fn processor_charges(
         &self,
-        key: &str,
-        merchant_id: i64,
-        amount: i64,
-        record: &ProcessorRecord,
-    ) -> Result<(ProcessorRecord, bool), StoreError> {
-        let inserted = sqlx::query(
-            "INSERT OR IGNORE INTO processor_charges (idempotency_key, merchant_id, amount, approved, \
-             rcode, rmsg, auth_code, charged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        entries: &[LedgerEntry],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ProcessorRecord>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "key": e.key,
+                    "merchant_id": e.merchant_id,
+                    "amount": e.amount,
+                    "approved": e.record.approved,
+                    "rcode": e.record.rcode,
+                    "rmsg": e.record.rmsg,
+                    "auth_code": e.record.auth_code,
+                })
+            })
+            .collect();
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO processor_charges (idempotency_key, merchant_id, amount, approved, rcode, \
+             rmsg, auth_code, charged_at) \
+             SELECT v ->> 'key', v ->> 'merchant_id', v ->> 'amount', v ->> 'approved', \
+             v ->> 'rcode', v ->> 'rmsg', v ->> 'auth_code', ? \
+             FROM (SELECT value AS v FROM json_each(?)) WHERE true \
+             ON CONFLICT (idempotency_key) DO NOTHING",
         )
-        .bind(key)
-        .bind(merchant_id)
-        .bind(amount)
-        .bind(record.approved)
-        .bind(&record.rcode)
-        .bind(&record.rmsg)
-        .bind(&record.auth_code)
-        .bind(timestamp(Utc::now()))
-        .execute(&self.pool)
+        .bind(timestamp(now))
+        .bind(json(&batch)?)
+        .execute(&mut *tx)
         .await?;
-        let stored: ProcessorRecord = sqlx::query_as(
-            "SELECT approved, rcode, rmsg, auth_code FROM processor_charges WHERE idempotency_key = ?",
+        let stored: Vec<(String, bool, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT idempotency_key, approved, rcode, rmsg, auth_code FROM processor_charges \
+             WHERE idempotency_key IN (SELECT value FROM json_each(?))",
         )
-        .bind(key)
-        .fetch_one(&self.pool)
+        .bind(json(&keys)?)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok((stored, inserted.rows_affected() == 1))
+        tx.commit().await?;
+        let by_key: HashMap<String, ProcessorRecord> = stored
+            .into_iter()
+            .map(|(key, approved, rcode, rmsg, auth_code)| {
+                let record = ProcessorRecord {
+                    approved,
+                    rcode,
+                    rmsg,
+                    auth_code,
+                };
+                (key, record)
+            })
+            .collect();
+        entries
+            .iter()
+            .map(|e| {
+                by_key.get(&e.key).cloned().ok_or_else(|| {
+                    StoreError::Corrupt(format!("the processor has no answer for {}", e.key))
+                })
+            })
+            .collect()
     }
 
     async fn processor_charge_count(&self, merchant_id: i64) -> Result<i64, StoreError> {
@@ -412,19 +555,42 @@ impl BillingStore for SqliteStore {
         )
     }
 
-    async fn set_clock_offset(
+    async fn swap_clock_offset(
         &self,
         merchant_id: i64,
+        expected: i64,
         offset_seconds: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let current: i64 =
+            sqlx::query_scalar("SELECT offset_seconds FROM sandbox_clock WHERE merchant_id = ?")
+                .bind(merchant_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(0);
+        if current != expected {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO sandbox_clock (merchant_id, offset_seconds) VALUES (?, ?) \
              ON CONFLICT (merchant_id) DO UPDATE SET offset_seconds = excluded.offset_seconds",
         )
         .bind(merchant_id)
         .bind(offset_seconds)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn billing_merchants(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT m.merchant_id, COALESCE(c.offset_seconds, 0) FROM \
+             (SELECT merchant_id FROM subscriptions WHERE status = 'A' \
+              UNION SELECT merchant_id FROM subscription_transactions WHERE tran_status = 'P') m \
+             LEFT JOIN sandbox_clock c ON c.merchant_id = m.merchant_id ORDER BY m.merchant_id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

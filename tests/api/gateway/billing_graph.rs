@@ -1157,7 +1157,7 @@ async fn a_declining_card_is_retried_after_one_three_and_five_days_then_suspende
         "the charge and its three retries, newest first: {read:#}"
     );
     for t in transactions(&read) {
-        assert_eq!(t["responseCode"], "51", "{t}");
+        assert_eq!(t["responseCode"], "051", "{t}");
         assert_eq!(t["authCode"], Value::Null, "{t}");
         assert_eq!(t["maskedCardNumber"], masked(DECLINING), "{t}");
         assert_eq!(t["card"]["cardId"], cards[0], "{t}");

@@ -1,45 +1,78 @@
-//! The vault's clock. Each merchant's time is the real time plus an offset that only the
-//! sandbox's clock endpoint moves, so tests can run a year of billing in milliseconds.
+//! The vault's clock, the one place the vault reads the time. A merchant's time is the
+//! process's time plus an offset that only the sandbox's clock endpoint moves, so a test can run
+//! a year of billing in milliseconds. Handlers and the scheduler read it once per request or
+//! tick and pass `now` down; nothing below them reads a clock.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Months, Utc};
 
+use crate::time::TimeSource;
 use crate::vault::error::VaultError;
 use crate::vault::store::billing::BillingStore;
 
+/// How often an advance retries when other advances of the same merchant keep winning.
+const ADVANCE_ATTEMPTS: usize = 100;
+
 #[derive(Clone)]
 pub struct Clock {
+    source: TimeSource,
     store: Arc<dyn BillingStore>,
 }
 
 impl Clock {
-    pub fn new(store: Arc<dyn BillingStore>) -> Self {
-        Self { store }
+    pub fn new(source: TimeSource, store: Arc<dyn BillingStore>) -> Self {
+        Self { source, store }
     }
 
+    /// The process's time, before any merchant's offset.
+    pub fn process_now(&self) -> DateTime<Utc> {
+        self.source.now()
+    }
+
+    /// The merchant's time.
     pub async fn now(&self, merchant_id: i64) -> Result<DateTime<Utc>, VaultError> {
         let offset = self.store.clock_offset(merchant_id).await?;
-        Ok(Utc::now() + Duration::seconds(offset))
+        Ok(self.source.now() + Duration::seconds(offset))
     }
 
-    pub async fn today(&self, merchant_id: i64) -> Result<NaiveDate, VaultError> {
-        Ok(self.now(merchant_id).await?.date_naive())
-    }
-
-    /// Moves the merchant's time forward and returns the new time.
+    /// Moves the merchant's time forward and returns the new time. Two advances at once both
+    /// apply, one after the other.
     pub async fn advance(
         &self,
         merchant_id: i64,
         by: &IsoDuration,
     ) -> Result<DateTime<Utc>, VaultError> {
-        let now = self.now(merchant_id).await?;
-        let later = by
-            .after(now)
-            .ok_or_else(|| VaultError::invalid("advance: the time would be out of range"))?;
-        let offset = (later - Utc::now()).num_seconds();
-        self.store.set_clock_offset(merchant_id, offset).await?;
-        Ok(later)
+        for _ in 0..ADVANCE_ATTEMPTS {
+            let offset = self.store.clock_offset(merchant_id).await?;
+            let base = self.source.now();
+            let later = by
+                .after(base + Duration::seconds(offset))
+                .ok_or_else(|| VaultError::invalid("advance: the time would be out of range"))?;
+            let moved = (later - base).num_seconds();
+            if self
+                .store
+                .swap_clock_offset(merchant_id, offset, moved)
+                .await?
+            {
+                return Ok(later);
+            }
+        }
+        Err(VaultError::Conflict(
+            "advance: the clock is being moved by other requests; try again".into(),
+        ))
+    }
+
+    /// Each merchant with billing to do, with its time now.
+    pub async fn billing_merchants(&self) -> Result<Vec<(i64, DateTime<Utc>)>, VaultError> {
+        let base = self.source.now();
+        Ok(self
+            .store
+            .billing_merchants()
+            .await?
+            .into_iter()
+            .map(|(merchant_id, offset)| (merchant_id, base + Duration::seconds(offset)))
+            .collect())
     }
 }
 
