@@ -216,21 +216,31 @@ impl KeyRing {
 
 /// A random id of `len` letters and digits (card ids, generated customer ids).
 pub fn random_alphanumeric(len: usize) -> String {
+    random_alphanumerics(1, len).pop().unwrap_or_default()
+}
+
+/// `count` random ids of `len` letters and digits, from as few reads of the system's random
+/// source as the bytes allow (the billing engine makes hundreds at once).
+pub fn random_alphanumerics(count: usize, len: usize) -> Vec<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
-    while out.len() < len {
-        OsRng.fill_bytes(&mut buf);
-        // Rejection sampling: 248 is the largest multiple of 62 below 256, so every letter is
-        // equally likely.
-        for byte in buf.iter().filter(|b| **b < 248) {
-            if out.len() == len {
-                break;
-            }
-            out.push(ALPHABET[usize::from(*byte) % ALPHABET.len()] as char);
+    // Rejection sampling keeps 248 of 256 byte values, so this is almost always one read.
+    let mut buf = vec![0u8; (count * len + count * len / 16 + 16).min(64 * 1024)];
+    let mut next = buf.len();
+    let mut byte = || loop {
+        if next == buf.len() {
+            OsRng.fill_bytes(&mut buf);
+            next = 0;
         }
-    }
-    out
+        let b = buf[next];
+        next += 1;
+        // 248 is the largest multiple of 62 below 256, so every letter is equally likely.
+        if b < 248 {
+            return ALPHABET[usize::from(b) % ALPHABET.len()] as char;
+        }
+    };
+    (0..count)
+        .map(|_| (0..len).map(|_| byte()).collect())
+        .collect()
 }
 
 /// The associated data that ties a stored number to its merchant, customer and card id.

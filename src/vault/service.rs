@@ -1,7 +1,7 @@
 //! The vault's operations: validate a request, verify and encrypt card numbers, then hand the
 //! store one transaction. Handlers call these; nothing here knows about HTTP.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -20,7 +20,7 @@ use crate::vault::error::VaultError;
 use crate::vault::processor::{self, Outcome};
 use crate::vault::store::{
     BrowseQuery, CardKind, CardPatch, CardRow, CustomerKey, CustomerRecord, NewCard,
-    NewShippingAddress, Page, VaultStore,
+    NewShippingAddress, Page, SealedCard, VaultStore,
 };
 use crate::vault::validate::{self, Problems};
 
@@ -266,9 +266,8 @@ impl VaultService {
             .await?)
     }
 
-    /// The merchant's stored cards with these ids, decrypted for `purpose`: one audit record
-    /// per card is written first (PCI DSS 10.2), in one statement for the whole batch. A card
-    /// that is gone, or whose customer is not `customer_id` of the request, is left out.
+    /// The merchant's stored cards with these ids, decrypted for `purpose`: see
+    /// [`VaultService::open_sealed`].
     pub async fn open_cards(
         &self,
         merchant_id: i64,
@@ -279,32 +278,46 @@ impl VaultService {
         let mut card_ids: Vec<&str> = wanted.iter().map(|(_, card_id)| *card_id).collect();
         card_ids.sort_unstable();
         card_ids.dedup();
-        let found = self.store.cards_by_id(merchant_id, &card_ids).await?;
-        let owned: Vec<(String, CardRow)> = found
+        let sealed = self.store.sealed_cards(merchant_id, &card_ids).await?;
+        self.open_sealed(merchant_id, wanted, sealed, purpose, now)
+            .await
+    }
+
+    /// Decrypts sealed cards for `purpose`, by `card_id`. One audit record per card is written
+    /// first (PCI DSS 10.2), in one statement for the whole batch. A card not `wanted` as
+    /// (customer_id, card_id) is left out.
+    pub async fn open_sealed(
+        &self,
+        merchant_id: i64,
+        wanted: &[(&str, &str)],
+        sealed: Vec<SealedCard>,
+        purpose: &str,
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, OpenedCard>, VaultError> {
+        let wanted: HashSet<(&str, &str)> = wanted.iter().copied().collect();
+        let mut owned: Vec<SealedCard> = sealed
             .into_iter()
-            .filter(|(customer_id, card)| {
-                wanted
-                    .iter()
-                    .any(|(c, id)| *c == customer_id && *id == card.card_id)
-            })
+            .filter(|card| wanted.contains(&(card.customer_id.as_str(), card.card_id.as_str())))
             .collect();
-        let ids: Vec<&str> = owned
-            .iter()
-            .map(|(_, card)| card.card_id.as_str())
-            .collect();
-        if ids.is_empty() {
+        owned.sort_unstable_by(|a, b| a.card_id.cmp(&b.card_id));
+        owned.dedup_by(|a, b| a.card_id == b.card_id);
+        if owned.is_empty() {
             return Ok(HashMap::new());
         }
+        let ids: Vec<&str> = owned.iter().map(|card| card.card_id.as_str()).collect();
         self.store
             .audit_decryptions(merchant_id, &ids, purpose, now)
             .await?;
         let mut opened = HashMap::with_capacity(owned.len());
-        for (customer_id, card) in owned {
+        for card in owned {
+            let blob = from_hex(&card.ciphertext_hex).ok_or_else(|| {
+                VaultError::Internal(format!("card {}: the ciphertext is not hex", card.card_id))
+            })?;
             let sealed = Sealed {
                 key_id: card.key_id,
-                blob: card.ciphertext,
+                blob,
             };
-            let aad = number_aad(merchant_id, &customer_id, &card.card_id);
+            let aad = number_aad(merchant_id, &card.customer_id, &card.card_id);
             let number = self.keys.open(&sealed, &aad)?;
             opened.insert(
                 card.card_id,
@@ -550,6 +563,17 @@ impl VaultService {
         };
         Ok(card)
     }
+}
+
+/// Bytes from hex text (as SQLite's `hex()` writes them).
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 fn nested(indexed: bool, list: &str, index: usize) -> Problems {

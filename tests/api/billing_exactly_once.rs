@@ -177,7 +177,7 @@ async fn a_charge_cut_off_before_it_is_recorded_is_finished_after_a_restart_with
         assert_eq!(claimed.attempts.len(), 1, "{:?}", claimed.attempts);
         assert_eq!(claimed.attempts[0].subscription_id, id);
         let _charged = engine
-            .charge(MERCHANT_A, &claimed.attempts, now)
+            .charge(MERCHANT_A, &claimed.attempts, claimed.cards.clone(), now)
             .await
             .expect("charged");
         assert_eq!(

@@ -4,17 +4,16 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::subscription::{Event, Subscription};
-use crate::vault::crypto::random_alphanumeric;
+use crate::vault::crypto::random_alphanumerics;
 use crate::vault::store::billing::TransactionRow;
-use crate::vault::store::timestamp;
+use crate::vault::store::{SealedCard, timestamp};
 
 /// What a stored card shows on a transaction (never its number).
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct CardSummary {
-    pub card_id: String,
     pub masked_number: String,
     pub card_type: Option<String>,
     pub billing_first_name: Option<String>,
@@ -26,60 +25,66 @@ pub struct CardSummary {
 pub struct ClaimPlan {
     /// New pending attempts, one per subscription at most.
     pub attempts: Vec<TransactionRow>,
+    /// The subscriptions of those attempts as they were claimed.
+    pub claimed: Vec<Subscription>,
+    /// Their cards, sealed.
+    pub cards: Vec<SealedCard>,
     /// Subscriptions moved past an event that costs nothing (a free trial cycle).
     pub passed: Vec<Subscription>,
 }
 
-/// The claims for subscriptions read under the write lock: one pending attempt for each whose
-/// charge is due on `today`, or a pass for a free event. Subscriptions with nothing due (paused
-/// or cancelled since they were selected) are left alone.
+/// The claims for subscriptions read under the write lock, each with what its card shows:
+/// one pending attempt for each whose charge is due on `today`, or a pass for a free event.
+/// Subscriptions with nothing due are left alone.
 pub fn plan_claims(
-    subscriptions: Vec<Subscription>,
-    cards: &HashMap<String, CardSummary>,
-    today: chrono::NaiveDate,
+    due: Vec<(Subscription, Option<(SealedCard, CardSummary)>)>,
+    today: NaiveDate,
     now: DateTime<Utc>,
 ) -> ClaimPlan {
     let mut plan = ClaimPlan::default();
-    for mut sub in subscriptions {
+    let claimed_at = timestamp(now);
+    let time_of_day = now.format("%H:%M:%S").to_string();
+    let mut pg_ids = random_alphanumerics(due.len(), 32).into_iter();
+    for (mut sub, card) in due {
         let Some(charge) = sub.charge_due(today) else {
             continue;
         };
         if charge.amount == 0 {
             sub.pass_free(charge.event);
-            touch(&mut sub, now);
+            sub.updated_at = now;
             plan.passed.push(sub);
             continue;
         }
-        let card = cards.get(&sub.card_id);
+        let (sealed, card) = card.unzip();
+        let card = card.unwrap_or_default();
+        plan.cards.extend(sealed);
+        let snapshot = sub.clone();
         plan.attempts.push(TransactionRow {
             tran_id: 0,
-            pg_id: random_alphanumeric(32),
+            pg_id: pg_ids.next().unwrap_or_default(),
             merchant_id: sub.merchant_id,
             subscription_id: sub.subscription_id,
-            customer_id: sub.customer_id.clone(),
+            customer_id: sub.customer_id,
             event: charge.event.code(),
             attempt: i64::from(charge.attempt),
             kind: charge.kind.as_str().into(),
-            tran_date: charge.date.format("%Y-%m-%d").to_string(),
-            tran_time: format!(
-                "{} {}",
-                charge.date.format("%Y-%m-%d"),
-                now.format("%H:%M:%S")
-            ),
+            tran_date: charge.date.to_string(),
+            tran_time: format!("{} {time_of_day}", charge.date),
             amt_tran: charge.amount,
-            tran_currency: sub.terms.tran_currency.clone(),
+            tran_currency: sub.terms.tran_currency,
             tran_status: "P".into(),
             rcode: None,
             rmsg: None,
             auth_code: None,
-            card_id: sub.card_id.clone(),
-            card_number: card.map(|c| c.masked_number.clone()).unwrap_or_default(),
-            card_type: card.and_then(|c| c.card_type.clone()),
-            cardholder_first_name: card.and_then(|c| c.billing_first_name.clone()),
-            cardholder_last_name: card.and_then(|c| c.billing_last_name.clone()),
-            purchase_id: sub.purchase_id.clone(),
-            claimed_at: timestamp(now),
+            card_id: sub.card_id,
+            card_number: card.masked_number,
+            card_type: card.card_type,
+            cardholder_first_name: card.billing_first_name,
+            cardholder_last_name: card.billing_last_name,
+            purchase_id: sub.purchase_id,
+            claimed_at: claimed_at.clone(),
         });
+        plan.claimed.push(snapshot);
     }
     plan
 }
@@ -88,19 +93,13 @@ pub fn plan_claims(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub pg_id: String,
-    pub approved: bool,
-    pub rcode: String,
-    pub rmsg: String,
-    pub auth_code: Option<String>,
-}
-
-/// An attempt whose outcome was just recorded (it was still pending).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
-pub struct Recorded {
     pub subscription_id: i64,
     pub event: i64,
     pub attempt: i64,
     pub approved: bool,
+    pub rcode: String,
+    pub rmsg: String,
+    pub auth_code: Option<String>,
 }
 
 /// How many attempts were recorded approved and declined.
@@ -117,17 +116,15 @@ impl std::ops::AddAssign for Tally {
     }
 }
 
-/// Moves each subscription on by the outcomes recorded for it, read in the same transaction
-/// that recorded them. Returns the subscriptions that changed (to write back) and the tally.
+/// Moves each subscription on by the outcomes recorded for its attempts. `subscriptions` are
+/// as they stand in the transaction that records the outcomes; `recorded` are the outcomes of
+/// attempts that were still pending there (an outcome another engine recorded first is not
+/// applied again). Returns the subscriptions that changed, to write back, and the tally.
 pub fn apply_outcomes(
-    subscriptions: Vec<Subscription>,
-    recorded: &[Recorded],
+    mut subscriptions: HashMap<i64, Subscription>,
+    recorded: &[&Outcome],
     now: DateTime<Utc>,
 ) -> (Vec<Subscription>, Tally) {
-    let mut by_id: HashMap<i64, Subscription> = subscriptions
-        .into_iter()
-        .map(|sub| (sub.subscription_id, sub))
-        .collect();
     let mut changed = Vec::new();
     let mut tally = Tally::default();
     for outcome in recorded {
@@ -137,7 +134,7 @@ pub fn apply_outcomes(
             tally.declined += 1;
         }
         let (Some(sub), Some(event), Ok(attempt)) = (
-            by_id.get_mut(&outcome.subscription_id),
+            subscriptions.get_mut(&outcome.subscription_id),
             Event::from_code(outcome.event),
             u32::try_from(outcome.attempt),
         ) else {
@@ -150,7 +147,7 @@ pub fn apply_outcomes(
             sub.declined(event, attempt);
         }
         if sub.state != before {
-            touch(sub, now);
+            sub.updated_at = now;
             changed.push(sub.subscription_id);
         }
     }
@@ -158,13 +155,9 @@ pub fn apply_outcomes(
     changed.dedup();
     let subs = changed
         .into_iter()
-        .filter_map(|id| by_id.remove(&id))
+        .filter_map(|id| subscriptions.remove(&id))
         .collect();
     (subs, tally)
-}
-
-fn touch(sub: &mut Subscription, now: DateTime<Utc>) {
-    sub.updated_at = now;
 }
 
 /// The processor idempotency key of an attempt: the same attempt is never charged twice.

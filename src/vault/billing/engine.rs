@@ -19,13 +19,15 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::attempts::{Outcome, Tally, idempotency_key};
+use super::subscription::Subscription;
 use crate::vault::clock::Clock;
-use crate::vault::crypto::random_alphanumeric;
+use crate::vault::crypto::random_alphanumerics;
 use crate::vault::error::VaultError;
 use crate::vault::processor::{self, APPROVED, NO_SUCH_CARD};
 use crate::vault::service::VaultService;
+use crate::vault::store::SealedCard;
 use crate::vault::store::billing::{
-    BillingStore, Claimed, LedgerEntry, ProcessorRecord, TransactionRow,
+    BillingStore, Claimed, Lane, LedgerEntry, ProcessorRecord, TransactionRow,
 };
 
 /// Attempts per claim and record transaction unless configured otherwise.
@@ -72,18 +74,37 @@ impl Engine {
                 break;
             };
             after = last.tran_id;
-            total += self.settle(merchant_id, &left, now).await?;
+            let claimed = Claimed {
+                attempts: left,
+                ..Claimed::default()
+            };
+            total += self.settle(merchant_id, claimed, now).await?;
             progress(total);
         }
-        loop {
-            let claimed = self.claim(merchant_id, now).await?;
-            if claimed.attempts.is_empty() && claimed.passed == 0 {
-                break;
+        // Two lanes claim and settle batches side by side, so one lane's decrypting and
+        // (de)serializing overlaps the other's statements. They never share a subscription:
+        // each claims under the write lock what no claim holds yet.
+        let done = std::sync::Mutex::new(total);
+        let done = &done;
+        let lane = |lane: Lane| async move {
+            loop {
+                let claimed = self.claim_lane(merchant_id, now, lane).await?;
+                if claimed.attempts.is_empty() && claimed.passed == 0 {
+                    return Ok::<(), VaultError>(());
+                }
+                let tally = self.settle(merchant_id, claimed, now).await?;
+                let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+                *done += tally;
+                progress(*done);
             }
-            total += self.settle(merchant_id, &claimed.attempts, now).await?;
-            progress(total);
-        }
-        Ok(total)
+        };
+        let (one, two) = tokio::join!(
+            lane(Lane { index: 0, of: 2 }),
+            lane(Lane { index: 1, of: 2 })
+        );
+        one?;
+        two?;
+        Ok(*done.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Runs every merchant that has billing to do, each at its own time: one scheduler tick.
@@ -97,18 +118,29 @@ impl Engine {
 
     /// Claims a batch of the merchant's due attempts (and passes free events).
     pub async fn claim(&self, merchant_id: i64, now: DateTime<Utc>) -> Result<Claimed, VaultError> {
+        self.claim_lane(merchant_id, now, Lane::ALL).await
+    }
+
+    async fn claim_lane(
+        &self,
+        merchant_id: i64,
+        now: DateTime<Utc>,
+        lane: Lane,
+    ) -> Result<Claimed, VaultError> {
         Ok(self
             .store
-            .claim_due(merchant_id, now.date_naive(), now, self.batch)
+            .claim_due(merchant_id, now.date_naive(), now, self.batch, lane)
             .await?)
     }
 
     /// Charges claimed attempts through the processor, each under its claim's idempotency key:
-    /// an attempt charged before gets the processor's first answer, not a second charge.
+    /// an attempt charged before gets the processor's first answer, not a second charge. The
+    /// cards come sealed with the claim, or are read when it has none (attempts left pending).
     pub async fn charge(
         &self,
         merchant_id: i64,
         attempts: &[TransactionRow],
+        sealed: Vec<SealedCard>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, VaultError> {
         if attempts.is_empty() {
@@ -118,14 +150,22 @@ impl Engine {
             .iter()
             .map(|a| (a.customer_id.as_str(), a.card_id.as_str()))
             .collect();
-        let cards = self
-            .vault
-            .open_cards(merchant_id, &wanted, AUDIT_PURPOSE, now)
-            .await?;
+        let cards = if sealed.is_empty() {
+            self.vault
+                .open_cards(merchant_id, &wanted, AUDIT_PURPOSE, now)
+                .await?
+        } else {
+            self.vault
+                .open_sealed(merchant_id, &wanted, sealed, AUDIT_PURPOSE, now)
+                .await?
+        };
+        let mut auth_codes = random_alphanumerics(attempts.len(), 6).into_iter();
         let entries: Vec<LedgerEntry> = attempts
             .iter()
             .map(|attempt| {
-                let on = NaiveDate::parse_from_str(&attempt.tran_date, "%Y-%m-%d")
+                let on = attempt
+                    .tran_date
+                    .parse::<NaiveDate>()
                     .unwrap_or(now.date_naive());
                 let answer = match cards.get(&attempt.card_id) {
                     Some(card) => {
@@ -137,7 +177,9 @@ impl Engine {
                     key: idempotency_key(attempt),
                     merchant_id,
                     amount: attempt.amt_tran,
-                    record: processor_record(answer),
+                    record: processor_record(answer, || {
+                        auth_codes.next().unwrap_or_default().to_uppercase()
+                    }),
                 }
             })
             .collect();
@@ -147,6 +189,9 @@ impl Engine {
             .zip(answers)
             .map(|(attempt, answer)| Outcome {
                 pg_id: attempt.pg_id.clone(),
+                subscription_id: attempt.subscription_id,
+                event: attempt.event,
+                attempt: attempt.attempt,
                 approved: answer.approved,
                 rcode: answer.rcode,
                 rmsg: answer.rmsg,
@@ -156,24 +201,32 @@ impl Engine {
     }
 
     /// Records outcomes and moves their subscriptions on, once: an outcome another engine
-    /// recorded first changes nothing and is not counted.
+    /// recorded first changes nothing and is not counted. `claimed` are the subscriptions as
+    /// they were claimed (none for attempts an earlier run left).
     pub async fn record(
         &self,
         merchant_id: i64,
         outcomes: &[Outcome],
+        claimed: Vec<Subscription>,
         now: DateTime<Utc>,
     ) -> Result<Tally, VaultError> {
-        Ok(self.store.record(merchant_id, outcomes, now).await?)
+        Ok(self
+            .store
+            .record(merchant_id, outcomes, claimed, now)
+            .await?)
     }
 
     async fn settle(
         &self,
         merchant_id: i64,
-        attempts: &[TransactionRow],
+        claimed: Claimed,
         now: DateTime<Utc>,
     ) -> Result<Tally, VaultError> {
-        let outcomes = self.charge(merchant_id, attempts, now).await?;
-        self.record(merchant_id, &outcomes, now).await
+        let outcomes = self
+            .charge(merchant_id, &claimed.attempts, claimed.cards, now)
+            .await?;
+        self.record(merchant_id, &outcomes, claimed.subscriptions, now)
+            .await
     }
 
     /// Bills every merchant that has billing to do every `every`, for as long as the process
@@ -194,14 +247,17 @@ impl Engine {
     }
 }
 
-/// What the processor's ledger keeps of an answer.
-fn processor_record(answer: processor::Outcome) -> ProcessorRecord {
+/// What the processor's ledger keeps of an answer; an approval gets an authorization code.
+fn processor_record(
+    answer: processor::Outcome,
+    auth_code: impl FnOnce() -> String,
+) -> ProcessorRecord {
     match answer {
         processor::Outcome::Approved => ProcessorRecord {
             approved: true,
             rcode: APPROVED.into(),
             rmsg: "Approved".into(),
-            auth_code: Some(random_alphanumeric(6).to_uppercase()),
+            auth_code: Some(auth_code()),
         },
         processor::Outcome::Declined {
             response_code,

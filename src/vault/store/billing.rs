@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{BrowseQuery, Page, StoreError};
+use super::{BrowseQuery, Page, SealedCard, StoreError};
 use crate::vault::billing::attempts::{Outcome, Tally};
 use crate::vault::billing::subscription::Subscription;
 use crate::vault::filter::{Field, FieldKind};
@@ -278,11 +278,28 @@ pub struct LedgerEntry {
     pub record: ProcessorRecord,
 }
 
+/// Which share of the due subscriptions a claim takes: those whose id is `index` modulo `of`,
+/// so the lanes of one engine never compete for a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lane {
+    pub index: u32,
+    pub of: u32,
+}
+
+impl Lane {
+    /// Every due subscription.
+    pub const ALL: Lane = Lane { index: 0, of: 1 };
+}
+
 /// What a claim transaction did.
 #[derive(Debug, Default)]
 pub struct Claimed {
     /// Pending attempts now owned by the caller, to charge and record.
     pub attempts: Vec<TransactionRow>,
+    /// Their subscriptions as they were when claimed.
+    pub subscriptions: Vec<Subscription>,
+    /// Their cards, sealed, read with the claim so the charge need not read them again.
+    pub cards: Vec<SealedCard>,
     /// Subscriptions moved past a free event.
     pub passed: usize,
 }
@@ -336,17 +353,18 @@ pub trait BillingStore: Send + Sync + 'static {
         query: &BrowseQuery,
     ) -> Result<Page<TransactionRow>, StoreError>;
 
-    /// In one write transaction: reads up to `limit` of the merchant's active subscriptions whose
-    /// attempt is due by `today` and that have no attempt in flight (oldest first), and claims
-    /// them as [`crate::vault::billing::attempts::plan_claims`] says. Because the status is read
-    /// under the same lock that writes the claims, a pause or cancel that committed first is
-    /// always seen.
+    /// Claims up to `limit` of the merchant's active subscriptions in `lane` whose attempt is
+    /// due by `today` and not made yet (oldest first), as
+    /// [`crate::vault::billing::attempts::plan_claims`] says. A claim is written only if, in the
+    /// same write transaction, its subscription is still as it was read (so a pause or cancel
+    /// that committed first is always seen) and no other engine claimed the attempt.
     async fn claim_due(
         &self,
         merchant_id: i64,
         today: NaiveDate,
         now: DateTime<Utc>,
         limit: usize,
+        lane: Lane,
     ) -> Result<Claimed, StoreError>;
     /// The newest attempt's `tran_id` (0 when there is none).
     async fn last_attempt_id(&self) -> Result<i64, StoreError>;
@@ -361,11 +379,14 @@ pub trait BillingStore: Send + Sync + 'static {
     ) -> Result<Vec<TransactionRow>, StoreError>;
     /// In one write transaction: records the outcomes of attempts that are still pending and
     /// moves their subscriptions on ([`crate::vault::billing::attempts::apply_outcomes`]). An
-    /// outcome already recorded (by another engine) is skipped and not counted.
+    /// outcome already recorded (by another engine) is skipped and not counted. `claimed` are
+    /// the subscriptions as their attempts were claimed (or none): one whose version is still
+    /// the same need not be read again.
     async fn record(
         &self,
         merchant_id: i64,
         outcomes: &[Outcome],
+        claimed: Vec<Subscription>,
         now: DateTime<Utc>,
     ) -> Result<Tally, StoreError>;
 

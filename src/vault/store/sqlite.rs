@@ -17,7 +17,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 
 use super::{
     BrowseQuery, CardPatch, CardRow, CustomerKey, CustomerRecord, CustomerRow, NewCard,
-    NewShippingAddress, Page, ShippingRow, StoreError, VaultStore, timestamp,
+    NewShippingAddress, Page, SealedCard, ShippingRow, StoreError, VaultStore, timestamp,
 };
 use crate::qualpay::{BillingFields, CustomerFields, ShippingFields};
 use crate::vault::crypto::{KeyPurpose, WrappedKey};
@@ -29,7 +29,42 @@ static MIGRATOR: Migrator = sqlx::migrate!("src/vault/store/migrations");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct SqliteStore {
+    /// Connections for reads.
     pub(super) pool: SqlitePool,
+    /// The one connection this process writes through. Writers queue for it in order instead
+    /// of meeting SQLite's busy handler, which sleeps and retries (other processes still do),
+    /// and its page cache stays warm: SQLite drops a connection's cache whenever another
+    /// connection has written. For an in-memory database it is the one connection there is.
+    pub(super) writer: SqlitePool,
+}
+
+/// A write transaction (`BEGIN IMMEDIATE`) on the writer connection.
+pub(super) struct Writer {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl Writer {
+    pub(super) async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub(super) async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+impl std::ops::Deref for Writer {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 impl SqliteStore {
@@ -54,27 +89,45 @@ impl SqliteStore {
     }
 
     async fn open(options: SqliteConnectOptions, in_memory: bool) -> Result<Self, StoreError> {
-        let options = options.busy_timeout(BUSY_TIMEOUT).foreign_keys(true);
-        // An in-memory database lives and dies with its one connection: keep exactly one, forever.
-        let pool_options = if in_memory {
+        let options = options
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .pragma("cache_size", "-32768")
+            .pragma("mmap_size", "268435456");
+        // A local file needs no liveness check before each use (a round trip to the
+        // connection's worker thread every time).
+        let one = || {
             SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new().max_connections(8)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(30))
         };
-        let pool = pool_options
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        let writer = one().connect_with(options.clone()).await?;
+        MIGRATOR.run(&writer).await?;
+        // An in-memory database lives and dies with its one connection: it is the writer.
+        let pool = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?
+        };
+        Ok(Self { pool, writer })
     }
 
-    pub(super) async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// Begins a write transaction once the writer connection is free. `BEGIN IMMEDIATE`
+    /// takes the write lock before the first read, so a read-then-write transaction cannot
+    /// fail to upgrade under concurrent writers.
+    pub(super) async fn write(&self) -> Result<Writer, StoreError> {
+        Ok(Writer {
+            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+        })
     }
 }
 
@@ -111,7 +164,7 @@ impl VaultStore for SqliteStore {
         .bind(purpose.as_str())
         .bind(wrapped)
         .bind(timestamp(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -237,7 +290,7 @@ impl VaultStore for SqliteStore {
             sqlx::query("DELETE FROM customers WHERE merchant_id = ? AND customer_id = ?")
                 .bind(key.merchant_id)
                 .bind(key.customer_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::CustomerNotFound);
@@ -323,29 +376,25 @@ impl VaultStore for SqliteStore {
         Ok(record)
     }
 
-    async fn cards_by_id(
+    async fn sealed_cards(
         &self,
         merchant_id: i64,
         card_ids: &[&str],
-    ) -> Result<Vec<(String, CardRow)>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Owned {
-            customer_id: String,
-            #[sqlx(flatten)]
-            card: CardRow,
+    ) -> Result<Vec<SealedCard>, StoreError> {
+        let mut select = QueryBuilder::new(
+            "SELECT json_group_array(json_object('customer_id', cu.customer_id, \
+             'card_id', c.card_id, 'key_id', c.key_id, 'ciphertext_hex', hex(c.ciphertext), \
+             'exp_date', c.exp_date)) \
+             FROM billing_cards c JOIN customers cu ON cu.rec_id = c.customer_rec_id \
+             WHERE c.merchant_id = ",
+        );
+        select.push_bind(merchant_id).push(" AND c.card_id IN (");
+        let mut ids = select.separated(", ");
+        for id in card_ids {
+            ids.push_bind(*id);
         }
-        let ids = serde_json::to_string(card_ids)
-            .map_err(|e| StoreError::Corrupt(format!("card ids: {e}")))?;
-        let rows: Vec<Owned> = sqlx::query_as(
-            "SELECT c.*, cu.customer_id FROM billing_cards c \
-             JOIN customers cu ON cu.rec_id = c.customer_rec_id \
-             WHERE c.merchant_id = ? AND c.card_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(merchant_id)
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.customer_id, r.card)).collect())
+        select.push(")");
+        json_rows(select.build_query_scalar().fetch_one(&self.pool).await?)
     }
 
     async fn audit_decryptions(
@@ -355,19 +404,22 @@ impl VaultStore for SqliteStore {
         purpose: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let ids = serde_json::to_string(card_ids)
-            .map_err(|e| StoreError::Corrupt(format!("card ids: {e}")))?;
-        sqlx::query(
-            "INSERT INTO decryption_audit (merchant_id, card_id, purpose, at) \
-             SELECT ?, value, ?, ? FROM json_each(?)",
-        )
-        .bind(merchant_id)
-        .bind(purpose)
-        .bind(timestamp(now))
-        .bind(ids)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        if card_ids.is_empty() {
+            return Ok(());
+        }
+        let at = timestamp(now);
+        let mut insert =
+            QueryBuilder::new("INSERT INTO decryption_audit (merchant_id, card_id, purpose, at) ");
+        insert.push_values(card_ids, |mut values, card_id| {
+            values
+                .push_bind(merchant_id)
+                .push_bind(*card_id)
+                .push_bind(purpose)
+                .push_bind(&at);
+        });
+        let mut tx = self.write().await?;
+        insert.build().execute(&mut *tx).await?;
+        tx.commit().await
     }
 
     async fn update_shipping_address(
@@ -435,6 +487,15 @@ impl VaultStore for SqliteStore {
         tx.commit().await?;
         Ok(record)
     }
+}
+
+/// Rows read as one JSON array (`json_group_array`). sqlx's SQLite driver hands each row
+/// from its worker thread to the async side on its own, which costs more than the row itself
+/// for the engine's batches of hundreds; one array is one hand-over.
+pub(super) fn json_rows<T: serde::de::DeserializeOwned>(
+    array: String,
+) -> Result<Vec<T>, StoreError> {
+    serde_json::from_str(&array).map_err(|e| StoreError::Corrupt(format!("a batch read: {e}")))
 }
 
 pub(super) fn unique_violation_as(error: sqlx::Error, as_error: StoreError) -> StoreError {

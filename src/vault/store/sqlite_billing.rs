@@ -1,7 +1,8 @@
-//! [`BillingStore`] on SQLite. The engine's batches travel as one JSON array per statement
-//! (`json_each`), so a claim or a record of hundreds of attempts is a handful of statements.
+//! [`BillingStore`] on SQLite. The engine's batches are a handful of statements each: writes
+//! bind every row of the batch into one statement (multi-row `VALUES`), and batch reads come
+//! back as one JSON array (see [`json_rows`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -9,14 +10,12 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::billing::{
-    BillingStore, Claimed, LedgerEntry, PlanRow, ProcessorRecord, TransactionRow,
+    BillingStore, Claimed, Lane, LedgerEntry, PlanRow, ProcessorRecord, TransactionRow,
 };
-use super::billing_rows::{SUBSCRIPTION_COLUMNS, SubscriptionRow};
-use super::sqlite::{SqliteStore, push_conditions, unique_violation_as};
-use super::{BrowseQuery, Page, StoreError, timestamp};
-use crate::vault::billing::attempts::{
-    CardSummary, Outcome, Recorded, Tally, apply_outcomes, plan_claims,
-};
+use super::billing_rows::{SUBSCRIPTION_COLUMNS, StateRow, SubscriptionRow, subscription_json};
+use super::sqlite::{SqliteStore, json_rows, push_conditions, unique_violation_as};
+use super::{BrowseQuery, Page, SealedCard, StoreError, timestamp};
+use crate::vault::billing::attempts::{CardSummary, Outcome, Tally, apply_outcomes, plan_claims};
 use crate::vault::billing::subscription::Subscription;
 
 const PLAN_COLUMNS: &str = "merchant_id, plan_code, plan_name, plan_desc, plan_frequency, \
@@ -129,48 +128,96 @@ fn typed(rows: Vec<SubscriptionRow>) -> Result<Vec<Subscription>, StoreError> {
     rows.into_iter().map(Subscription::try_from).collect()
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("a batch: {e}")))
-}
-
-/// Writes the state columns of subscriptions the engine moved on, in one statement.
-async fn save_states(
-    conn: &mut SqliteConnection,
-    subscriptions: &[Subscription],
-) -> Result<(), StoreError> {
-    if subscriptions.is_empty() {
-        return Ok(());
+/// ` IN (?, ?, …)` with one bind per value.
+fn push_in<'a, T>(query: &mut QueryBuilder<'a, Sqlite>, values: impl IntoIterator<Item = T>)
+where
+    T: 'a + sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send,
+{
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value);
     }
-    let rows: Vec<SubscriptionRow> = subscriptions.iter().map(SubscriptionRow::from).collect();
-    sqlx::query(
-        "UPDATE subscriptions SET status = j.value ->> 'status', \
-         next_event = j.value ->> 'next_event', date_next = j.value ->> 'date_next', \
-         next_attempt_on = j.value ->> 'next_attempt_on', \
-         failed_attempts = j.value ->> 'failed_attempts', retry_base = j.value ->> 'retry_base', \
-         updated_at = j.value ->> 'updated_at', version = version + 1 \
-         FROM json_each(?) AS j WHERE subscriptions.subscription_id = j.value ->> 'subscription_id'",
-    )
-    .bind(json(&rows)?)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    list.push_unseparated(")");
 }
 
-/// What the claimed subscriptions' cards show on a transaction, by `card_id`.
-async fn card_summaries(
+/// The state columns of subscriptions the engine moved on, as one statement that writes each
+/// only if its version is still the one it was read with; `None` for no subscriptions.
+fn save_states(rows: &[StateRow]) -> Option<QueryBuilder<'_, Sqlite>> {
+    if rows.is_empty() {
+        return None;
+    }
+    let mut update = QueryBuilder::new(
+        "WITH v (id, version, status, next_event, date_next, next_attempt_on, failed_attempts, \
+         retry_base, updated_at) AS (",
+    );
+    update.push_values(rows, |mut values, row| {
+        values
+            .push_bind(row.subscription_id)
+            .push_bind(row.version)
+            .push_bind(row.status)
+            .push_bind(row.next_event)
+            .push_bind(row.date_next.as_deref())
+            .push_bind(row.next_attempt_on.as_deref())
+            .push_bind(row.failed_attempts)
+            .push_bind(row.retry_base)
+            .push_bind(row.updated_at.as_str());
+    });
+    update.push(
+        ") UPDATE subscriptions SET status = v.status, next_event = v.next_event, \
+         date_next = v.date_next, next_attempt_on = v.next_attempt_on, \
+         failed_attempts = v.failed_attempts, retry_base = v.retry_base, \
+         updated_at = v.updated_at, version = subscriptions.version + 1 \
+         FROM v WHERE subscriptions.subscription_id = v.id AND subscriptions.version = v.version",
+    );
+    Some(update)
+}
+
+/// The outcomes of attempts, as one statement that stores each only if its attempt is still
+/// pending.
+fn record_outcomes<'a>(outcomes: &[&'a Outcome]) -> QueryBuilder<'a, Sqlite> {
+    let mut update = QueryBuilder::new("WITH v (pg_id, tran_status, rcode, rmsg, auth_code) AS (");
+    update.push_values(outcomes, |mut values, o| {
+        values
+            .push_bind(o.pg_id.as_str())
+            .push_bind(if o.approved { "A" } else { "D" })
+            .push_bind(o.rcode.as_str())
+            .push_bind(o.rmsg.as_str())
+            .push_bind(o.auth_code.as_deref());
+    });
+    update.push(
+        ") UPDATE subscription_transactions SET tran_status = v.tran_status, \
+         rcode = v.rcode, rmsg = v.rmsg, auth_code = v.auth_code \
+         FROM v WHERE subscription_transactions.pg_id = v.pg_id \
+         AND +subscription_transactions.tran_status = 'P'",
+    );
+    update
+}
+
+/// Runs a built statement; how many rows it changed.
+async fn run(
     conn: &mut SqliteConnection,
-    merchant_id: i64,
-    card_ids: Vec<&str>,
-) -> Result<HashMap<String, CardSummary>, StoreError> {
-    let cards: Vec<CardSummary> = sqlx::query_as(
-        "SELECT card_id, masked_number, card_type, billing_first_name, billing_last_name \
-         FROM billing_cards WHERE merchant_id = ? AND card_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(merchant_id)
-    .bind(json(&card_ids)?)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(cards.into_iter().map(|c| (c.card_id.clone(), c)).collect())
+    query: Option<QueryBuilder<'_, Sqlite>>,
+) -> Result<u64, StoreError> {
+    match query {
+        Some(mut query) => Ok(query.build().execute(&mut *conn).await?.rows_affected()),
+        None => Ok(0),
+    }
+}
+
+/// Subscriptions by id, read as one JSON array.
+async fn subscriptions_by_id(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+) -> Result<Vec<Subscription>, StoreError> {
+    let mut select = QueryBuilder::new(format!(
+        "SELECT json_group_array({}) FROM subscriptions s WHERE s.subscription_id",
+        subscription_json("s")
+    ));
+    push_in(&mut select, ids.iter().copied());
+    let rows: Vec<SubscriptionRow> =
+        json_rows(select.build_query_scalar().fetch_one(&mut *conn).await?)?;
+    typed(rows)
 }
 
 #[async_trait]
@@ -181,7 +228,7 @@ impl BillingStore for SqliteStore {
         insert.push(") RETURNING *");
         insert
             .build_query_as()
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(|e| unique_violation_as(e, StoreError::DuplicatePlan))
     }
@@ -212,7 +259,7 @@ impl BillingStore for SqliteStore {
         update.push(" RETURNING *");
         update
             .build_query_as()
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(|e| unique_violation_as(e, StoreError::DuplicatePlan))?
             .ok_or(StoreError::PlanNotFound)
@@ -258,7 +305,7 @@ impl BillingStore for SqliteStore {
         ));
         bind_subscription(&mut insert, &row);
         insert.push(") RETURNING *");
-        let row: SubscriptionRow = insert.build_query_as().fetch_one(&self.pool).await?;
+        let row: SubscriptionRow = insert.build_query_as().fetch_one(&self.writer).await?;
         row.try_into()
     }
 
@@ -309,7 +356,7 @@ impl BillingStore for SqliteStore {
         update.push(" RETURNING *");
         let saved: SubscriptionRow = update
             .build_query_as()
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?
             .ok_or(StoreError::Concurrent)?;
         saved.try_into()
@@ -336,57 +383,133 @@ impl BillingStore for SqliteStore {
         today: NaiveDate,
         now: DateTime<Utc>,
         limit: usize,
+        lane: Lane,
     ) -> Result<Claimed, StoreError> {
-        let mut tx = self.write().await?;
-        // Skip subscriptions with an attempt in flight, and any whose due attempt was already
-        // made (its outcome is recorded; charging it again could only double-bill).
-        let rows: Vec<SubscriptionRow> = sqlx::query_as(
-            "SELECT s.* FROM subscriptions s \
-             WHERE s.merchant_id = ? AND s.status = 'A' AND s.next_attempt_on <= ? \
-             AND NOT EXISTS (SELECT 1 FROM subscription_transactions t \
-                 WHERE t.subscription_id = s.subscription_id AND t.tran_status = 'P') \
-             AND NOT EXISTS (SELECT 1 FROM subscription_transactions t \
-                 WHERE t.subscription_id = s.subscription_id AND t.event = s.next_event \
-                 AND t.attempt = s.failed_attempts) \
-             ORDER BY s.next_attempt_on, s.subscription_id LIMIT ?",
-        )
-        .bind(merchant_id)
-        .bind(today.format("%Y-%m-%d").to_string())
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.is_empty() {
+        // Read and plan outside the write transaction; the transaction then inserts each claim
+        // only if its subscription is exactly as read (same version: no pause, cancel or
+        // outcome since) and no other engine claimed the attempt first.
+        //
+        // A due attempt not made yet has no row at its (subscription, event, attempt). That
+        // also skips subscriptions with an attempt in flight, which is always at that position.
+        // Each row comes with its card: what a transaction shows of it, and the card sealed,
+        // for the charge.
+        let due: Vec<(SubscriptionRow, Option<(SealedCard, CardSummary)>)> = json_rows(
+            sqlx::query_scalar(&format!(
+                "SELECT json_group_array(json_array({}, CASE WHEN c.card_id IS NULL THEN NULL \
+                 ELSE json_array( \
+                   json_array(cu.customer_id, c.card_id, c.key_id, hex(c.ciphertext), c.exp_date), \
+                   json_array(c.masked_number, c.card_type, c.billing_first_name, \
+                     c.billing_last_name)) END)) \
+                 FROM (SELECT * FROM subscriptions s \
+                 WHERE s.merchant_id = ? AND s.status = 'A' AND s.next_attempt_on <= ? \
+                 AND s.subscription_id % ? = ? \
+                 AND NOT EXISTS (SELECT 1 FROM subscription_transactions t \
+                     WHERE t.subscription_id = s.subscription_id AND t.event = s.next_event \
+                     AND t.attempt = s.failed_attempts) \
+                 ORDER BY s.next_attempt_on, s.subscription_id LIMIT ?) s \
+                 LEFT JOIN billing_cards c ON c.card_id = s.card_id AND c.merchant_id = s.merchant_id \
+                 LEFT JOIN customers cu ON cu.rec_id = c.customer_rec_id",
+                subscription_json("s")
+            ))
+            .bind(merchant_id)
+            .bind(today.to_string())
+            .bind(i64::from(lane.of.max(1)))
+            .bind(i64::from(lane.index))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_one(&self.pool)
+            .await?,
+        )?;
+        if due.is_empty() {
             return Ok(Claimed::default());
         }
-        let subscriptions = typed(rows)?;
-        let card_ids = subscriptions.iter().map(|s| s.card_id.as_str()).collect();
-        let cards = card_summaries(&mut tx, merchant_id, card_ids).await?;
-        let plan = plan_claims(subscriptions, &cards, today, now);
-        let attempts: Vec<TransactionRow> = if plan.attempts.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as(
-                "INSERT INTO subscription_transactions (pg_id, merchant_id, subscription_id, \
+        let due = due
+            .into_iter()
+            .map(|(row, card)| Ok((Subscription::try_from(row)?, card)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut plan = plan_claims(due, today, now);
+        let versions: Vec<i64> = plan.claimed.iter().map(|sub| sub.version).collect();
+        let passed: Vec<StateRow> = plan.passed.iter().map(StateRow::from).collect();
+        let insert = (!plan.attempts.is_empty()).then(|| {
+            let mut insert = QueryBuilder::new(
+                "WITH v (pg_id, merchant_id, subscription_id, version, customer_id, event, \
+                 attempt, kind, tran_date, tran_time, amt_tran, tran_currency, card_id, \
+                 card_number, card_type, cardholder_first_name, cardholder_last_name, \
+                 purchase_id, claimed_at) AS (",
+            );
+            insert.push_values(
+                plan.attempts.iter().zip(&versions),
+                |mut values, (a, version)| {
+                    values
+                        .push_bind(a.pg_id.as_str())
+                        .push_bind(a.merchant_id)
+                        .push_bind(a.subscription_id)
+                        .push_bind(*version)
+                        .push_bind(a.customer_id.as_str())
+                        .push_bind(a.event)
+                        .push_bind(a.attempt)
+                        .push_bind(a.kind.as_str())
+                        .push_bind(a.tran_date.as_str())
+                        .push_bind(a.tran_time.as_str())
+                        .push_bind(a.amt_tran)
+                        .push_bind(a.tran_currency.as_str())
+                        .push_bind(a.card_id.as_str())
+                        .push_bind(a.card_number.as_str())
+                        .push_bind(a.card_type.as_deref())
+                        .push_bind(a.cardholder_first_name.as_deref())
+                        .push_bind(a.cardholder_last_name.as_deref())
+                        .push_bind(a.purchase_id.as_deref())
+                        .push_bind(a.claimed_at.as_str());
+                },
+            );
+            insert.push(
+                ") INSERT INTO subscription_transactions (pg_id, merchant_id, subscription_id, \
                  customer_id, event, attempt, kind, tran_date, tran_time, amt_tran, tran_currency, \
                  tran_status, card_id, card_number, card_type, cardholder_first_name, \
                  cardholder_last_name, purchase_id, claimed_at) \
-                 SELECT v ->> 'pg_id', v ->> 'merchant_id', v ->> 'subscription_id', \
-                 v ->> 'customer_id', v ->> 'event', v ->> 'attempt', v ->> 'kind', \
-                 v ->> 'tran_date', v ->> 'tran_time', v ->> 'amt_tran', v ->> 'tran_currency', 'P', \
-                 v ->> 'card_id', v ->> 'card_number', v ->> 'card_type', \
-                 v ->> 'cardholder_first_name', v ->> 'cardholder_last_name', v ->> 'purchase_id', \
-                 v ->> 'claimed_at' \
-                 FROM (SELECT value AS v FROM json_each(?)) WHERE true \
-                 ON CONFLICT DO NOTHING RETURNING *",
-            )
-            .bind(json(&plan.attempts)?)
-            .fetch_all(&mut *tx)
-            .await?
-        };
-        save_states(&mut tx, &plan.passed).await?;
+                 SELECT v.pg_id, v.merchant_id, v.subscription_id, v.customer_id, v.event, \
+                 v.attempt, v.kind, v.tran_date, v.tran_time, v.amt_tran, v.tran_currency, 'P', \
+                 v.card_id, v.card_number, v.card_type, v.cardholder_first_name, \
+                 v.cardholder_last_name, v.purchase_id, v.claimed_at \
+                 FROM v JOIN subscriptions s ON s.subscription_id = v.subscription_id \
+                 AND s.version = v.version AND s.status = 'A' \
+                 WHERE true ON CONFLICT DO NOTHING",
+            );
+            insert
+        });
+        let mut tx = self.write().await?;
+        let inserted = run(&mut tx, insert).await?;
+        run(&mut tx, save_states(&passed)).await?;
+        if inserted < plan.attempts.len() as u64 {
+            // Some subscriptions changed, or another engine claimed them first: keep only the
+            // claims that are ours.
+            let mut select = QueryBuilder::new(
+                "SELECT json_group_array(pg_id) FROM subscription_transactions WHERE pg_id",
+            );
+            push_in(&mut select, plan.attempts.iter().map(|a| a.pg_id.as_str()));
+            let ours: HashSet<String> =
+                json_rows::<String>(select.build_query_scalar().fetch_one(&mut *tx).await?)?
+                    .into_iter()
+                    .collect();
+            let keep: Vec<bool> = plan
+                .attempts
+                .iter()
+                .map(|a| ours.contains(&a.pg_id))
+                .collect();
+            let mut keep_attempt = keep.iter().copied();
+            plan.attempts
+                .retain(|_| keep_attempt.next().unwrap_or(false));
+            let kept: HashSet<i64> = plan.attempts.iter().map(|a| a.subscription_id).collect();
+            plan.claimed
+                .retain(|sub| kept.contains(&sub.subscription_id));
+            let cards: HashSet<&str> = plan.attempts.iter().map(|a| a.card_id.as_str()).collect();
+            plan.cards
+                .retain(|card| cards.contains(card.card_id.as_str()));
+        }
         tx.commit().await?;
         Ok(Claimed {
-            attempts,
+            attempts: plan.attempts,
+            subscriptions: plan.claimed,
+            cards: plan.cards,
             passed: plan.passed.len(),
         })
     }
@@ -422,50 +545,67 @@ impl BillingStore for SqliteStore {
         &self,
         merchant_id: i64,
         outcomes: &[Outcome],
+        claimed: Vec<Subscription>,
         now: DateTime<Utc>,
     ) -> Result<Tally, StoreError> {
         if outcomes.is_empty() {
             return Ok(Tally::default());
         }
-        let batch: Vec<serde_json::Value> = outcomes
-            .iter()
-            .map(|o| {
-                serde_json::json!({
-                    "pg_id": o.pg_id,
-                    "tran_status": if o.approved { "A" } else { "D" },
-                    "rcode": o.rcode,
-                    "rmsg": o.rmsg,
-                    "auth_code": o.auth_code,
-                })
-            })
-            .collect();
+        let all: Vec<&Outcome> = outcomes.iter().collect();
+        // The usual case, worked out before the write transaction and written in two
+        // statements: every attempt is still pending and no subscription changed since its
+        // claim, so each moves on from its claimed copy. Anything else (a pause or cancel
+        // meanwhile, another engine that recorded first, attempts an earlier run left) shows in
+        // the row counts, is rolled back and done the careful way.
+        if claimed.len() == outcomes.len() {
+            let subscriptions = claimed
+                .into_iter()
+                .map(|sub| (sub.subscription_id, sub))
+                .collect();
+            let (changed, tally) = apply_outcomes(subscriptions, &all, now);
+            let states: Vec<StateRow> = changed.iter().map(StateRow::from).collect();
+            let recorded = record_outcomes(&all);
+            let moved = save_states(&states);
+            let mut tx = self.write().await?;
+            if run(&mut tx, Some(recorded)).await? == all.len() as u64
+                && run(&mut tx, moved).await? == states.len() as u64
+            {
+                tx.commit().await?;
+                return Ok(tally);
+            }
+            tx.rollback().await?;
+        }
         let mut tx = self.write().await?;
-        let recorded: Vec<Recorded> = sqlx::query_as(
-            "UPDATE subscription_transactions SET tran_status = j.value ->> 'tran_status', \
-             rcode = j.value ->> 'rcode', rmsg = j.value ->> 'rmsg', \
-             auth_code = j.value ->> 'auth_code' \
-             FROM json_each(?) AS j \
-             WHERE subscription_transactions.pg_id = j.value ->> 'pg_id' \
-             AND subscription_transactions.merchant_id = ? \
-             AND subscription_transactions.tran_status = 'P' \
-             RETURNING subscription_id, event, attempt, tran_status = 'A' AS approved",
-        )
-        .bind(json(&batch)?)
-        .bind(merchant_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        if recorded.is_empty() {
+        // Which of the batch's attempts are still pending. The unary `+`s keep SQLite from
+        // driving the lookup from the merchant's pending rows: each is found by `pg_id`.
+        let mut select = QueryBuilder::new(
+            "SELECT json_group_array(json_array(pg_id, subscription_id)) \
+             FROM subscription_transactions WHERE +tran_status = 'P' AND +merchant_id = ",
+        );
+        select.push_bind(merchant_id).push(" AND pg_id");
+        push_in(&mut select, outcomes.iter().map(|o| o.pg_id.as_str()));
+        let pending: Vec<(String, i64)> =
+            json_rows(select.build_query_scalar().fetch_one(&mut *tx).await?)?;
+        if pending.is_empty() {
             return Ok(Tally::default());
         }
-        let ids: Vec<i64> = recorded.iter().map(|r| r.subscription_id).collect();
-        let rows: Vec<SubscriptionRow> = sqlx::query_as(
-            "SELECT * FROM subscriptions WHERE subscription_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(json(&ids)?)
-        .fetch_all(&mut *tx)
-        .await?;
-        let (changed, tally) = apply_outcomes(typed(rows)?, &recorded, now);
-        save_states(&mut tx, &changed).await?;
+        let mut ids: Vec<i64> = pending.iter().map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let subscriptions = subscriptions_by_id(&mut tx, &ids)
+            .await?
+            .into_iter()
+            .map(|sub| (sub.subscription_id, sub))
+            .collect();
+        let pending: HashSet<&str> = pending.iter().map(|(pg_id, _)| pg_id.as_str()).collect();
+        let recorded: Vec<&Outcome> = all
+            .into_iter()
+            .filter(|o| pending.contains(o.pg_id.as_str()))
+            .collect();
+        run(&mut tx, Some(record_outcomes(&recorded))).await?;
+        let (changed, tally) = apply_outcomes(subscriptions, &recorded, now);
+        let states: Vec<StateRow> = changed.iter().map(StateRow::from).collect();
+        run(&mut tx, save_states(&states)).await?;
         tx.commit().await?;
         Ok(tally)
     }
@@ -478,52 +618,57 @@ impl BillingStore for SqliteStore {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let batch: Vec<serde_json::Value> = entries
-            .iter()
-            .map(|e| {
-                serde_json::json!({
-                    "key": e.key,
-                    "merchant_id": e.merchant_id,
-                    "amount": e.amount,
-                    "approved": e.record.approved,
-                    "rcode": e.record.rcode,
-                    "rmsg": e.record.rmsg,
-                    "auth_code": e.record.auth_code,
-                })
-            })
-            .collect();
-        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
-        let mut tx = self.write().await?;
-        sqlx::query(
+        let charged_at = timestamp(now);
+        let mut insert = QueryBuilder::new(
             "INSERT INTO processor_charges (idempotency_key, merchant_id, amount, approved, rcode, \
-             rmsg, auth_code, charged_at) \
-             SELECT v ->> 'key', v ->> 'merchant_id', v ->> 'amount', v ->> 'approved', \
-             v ->> 'rcode', v ->> 'rmsg', v ->> 'auth_code', ? \
-             FROM (SELECT value AS v FROM json_each(?)) WHERE true \
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(timestamp(now))
-        .bind(json(&batch)?)
-        .execute(&mut *tx)
-        .await?;
-        let stored: Vec<(String, bool, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT idempotency_key, approved, rcode, rmsg, auth_code FROM processor_charges \
-             WHERE idempotency_key IN (SELECT value FROM json_each(?))",
-        )
-        .bind(json(&keys)?)
-        .fetch_all(&mut *tx)
-        .await?;
+             rmsg, auth_code, charged_at) ",
+        );
+        insert.push_values(entries, |mut values, e| {
+            values
+                .push_bind(&e.key)
+                .push_bind(e.merchant_id)
+                .push_bind(e.amount)
+                .push_bind(e.record.approved)
+                .push_bind(&e.record.rcode)
+                .push_bind(&e.record.rmsg)
+                .push_bind(&e.record.auth_code)
+                .push_bind(&charged_at);
+        });
+        insert.push(" ON CONFLICT (idempotency_key) DO NOTHING");
+        let mut tx = self.write().await?;
+        let inserted = insert.build().execute(&mut *tx).await?.rows_affected();
+        if inserted == entries.len() as u64 {
+            // Every key was new: the answers are the ones just stored.
+            tx.commit().await?;
+            return Ok(entries.iter().map(|e| e.record.clone()).collect());
+        }
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            key: String,
+            approved: i64,
+            rcode: String,
+            rmsg: String,
+            auth_code: Option<String>,
+        }
+        let mut select = QueryBuilder::new(
+            "SELECT json_group_array(json_object('key', idempotency_key, \
+             'approved', approved, 'rcode', rcode, 'rmsg', rmsg, 'auth_code', auth_code)) \
+             FROM processor_charges WHERE idempotency_key",
+        );
+        push_in(&mut select, entries.iter().map(|e| e.key.as_str()));
+        let stored: Vec<Stored> =
+            json_rows(select.build_query_scalar().fetch_one(&mut *tx).await?)?;
         tx.commit().await?;
         let by_key: HashMap<String, ProcessorRecord> = stored
             .into_iter()
-            .map(|(key, approved, rcode, rmsg, auth_code)| {
+            .map(|s| {
                 let record = ProcessorRecord {
-                    approved,
-                    rcode,
-                    rmsg,
-                    auth_code,
+                    approved: s.approved != 0,
+                    rcode: s.rcode,
+                    rmsg: s.rmsg,
+                    auth_code: s.auth_code,
                 };
-                (key, record)
+                (s.key, record)
             })
             .collect();
         entries
