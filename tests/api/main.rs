@@ -22,8 +22,11 @@ macro_rules! assert_vault_snapshot {
 
 mod ach;
 mod billing;
+mod billing_calendar;
+mod billing_cancel_race;
 mod billing_engine;
 mod billing_exactly_once;
+mod billing_jobs;
 mod billing_plans;
 mod billing_subscriptions;
 mod billing_support;
@@ -38,6 +41,7 @@ mod gateway;
 mod graphql_http;
 mod helpers;
 mod isolation;
+mod migrations;
 mod primary_cards;
 mod security;
 mod shipping;

@@ -3,6 +3,7 @@
 //! calls them inside its own claim and record transactions, so the rules live in one place.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -33,18 +34,16 @@ pub struct ClaimPlan {
     pub passed: Vec<Subscription>,
 }
 
-/// The claims for subscriptions read under the write lock, each with what its card shows:
-/// one pending attempt for each whose charge is due on `today`, or a pass for a free event.
-/// Subscriptions with nothing due are left alone.
-pub fn plan_claims(
-    due: Vec<(Subscription, Option<(SealedCard, CardSummary)>)>,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> ClaimPlan {
+/// A subscription with an attempt due, and its card: sealed, and what a transaction shows.
+pub type DueSubscription = (Subscription, Option<(SealedCard, CardSummary)>);
+
+/// The claims for due subscriptions: one pending attempt for each whose charge is due on
+/// `today`, or a pass for a free event. Subscriptions with nothing due are left alone.
+pub fn plan_claims(due: Vec<DueSubscription>, today: NaiveDate, now: DateTime<Utc>) -> ClaimPlan {
     let mut plan = ClaimPlan::default();
     let claimed_at = timestamp(now);
     let time_of_day = now.format("%H:%M:%S").to_string();
-    let mut pg_ids = random_alphanumerics(due.len(), 32).into_iter();
+    let mut pg_ids = pg_ids(due.len()).into_iter();
     for (mut sub, card) in due {
         let Some(charge) = sub.charge_due(today) else {
             continue;
@@ -87,6 +86,35 @@ pub fn plan_claims(
         plan.claimed.push(snapshot);
     }
     plan
+}
+
+/// `count` new `pg_id`s: 32 letters and digits, the first 12 a count this process keeps and the
+/// other 20 random. Ids made one after the other sort one after the other, so a batch's ids land
+/// together in the `pg_id` index instead of on hundreds of its pages (which SQLite would write
+/// out whole at every commit).
+fn pg_ids(count: usize) -> Vec<String> {
+    static MADE: AtomicU64 = AtomicU64::new(0);
+    let first = MADE.fetch_add(count as u64, Ordering::Relaxed);
+    random_alphanumerics(count, 20)
+        .into_iter()
+        .zip(first..)
+        .map(|(random, n)| {
+            let mut id = base62(n, 12);
+            id.push_str(&random);
+            id
+        })
+        .collect()
+}
+
+/// `n` in `width` base-62 digits (0-9, A-Z, a-z: the ASCII order), most significant first.
+fn base62(mut n: u64, width: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = vec![b'0'; width];
+    for digit in out.iter_mut().rev() {
+        *digit = DIGITS[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The processor's answer to one attempt, to record.
@@ -166,4 +194,27 @@ pub fn idempotency_key(attempt: &TransactionRow) -> String {
         "subscription:{}:event:{}:attempt:{}",
         attempt.subscription_id, attempt.event, attempt.attempt
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_ids_are_unique_alphanumeric_and_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..50).flat_map(|_| pg_ids(7)).collect();
+        assert!(ids.iter().all(|id| id.len() == 32));
+        assert!(
+            ids.iter()
+                .all(|id| id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        );
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, ids);
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len());
+        assert_eq!(base62(0, 3), "000");
+        assert_eq!(base62(61, 3), "00z");
+        assert_eq!(base62(62, 3), "010");
+    }
 }

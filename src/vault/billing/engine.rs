@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::attempts::{Outcome, Tally, idempotency_key};
+use super::attempts::{Outcome, Tally, idempotency_key, plan_claims};
 use super::subscription::Subscription;
 use crate::vault::clock::Clock;
 use crate::vault::crypto::random_alphanumerics;
@@ -32,6 +32,12 @@ use crate::vault::store::billing::{
 
 /// Attempts per claim and record transaction unless configured otherwise.
 pub const DEFAULT_BATCH: usize = 500;
+
+/// How many claims in a row a lane lets find nothing left to claim before it stops.
+const MAX_EMPTY_CLAIMS: u32 = 3;
+
+/// How many lanes bill a merchant side by side: one per core of a small machine.
+const LANES: u32 = 2;
 
 /// Why a decryption is audited when the engine charges a card.
 const AUDIT_PURPOSE: &str = "recurring charge";
@@ -81,30 +87,59 @@ impl Engine {
             total += self.settle(merchant_id, claimed, now).await?;
             progress(total);
         }
-        // Two lanes claim and settle batches side by side, so one lane's decrypting and
-        // (de)serializing overlaps the other's statements. They never share a subscription:
-        // each claims under the write lock what no claim holds yet.
-        let done = std::sync::Mutex::new(total);
-        let done = &done;
-        let lane = |lane: Lane| async move {
-            loop {
-                let claimed = self.claim_lane(merchant_id, now, lane).await?;
-                if claimed.attempts.is_empty() && claimed.passed == 0 {
-                    return Ok::<(), VaultError>(());
-                }
-                let tally = self.settle(merchant_id, claimed, now).await?;
-                let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
-                *done += tally;
-                progress(*done);
+        // Lanes claim and settle batches side by side, each its own task, so one lane's
+        // decrypting and (de)serializing runs on another core than the other's, and overlaps
+        // its statements. They never share a subscription: each claims under the write lock
+        // what no claim holds yet. Each lane reports the tally of every batch it settles; the
+        // tasks are aborted if this run is dropped, which leaves at most pending claims.
+        let (tallies, mut settled) = tokio::sync::mpsc::unbounded_channel();
+        let mut lanes = tokio::task::JoinSet::new();
+        for index in 0..LANES {
+            let engine = self.clone();
+            let tallies = tallies.clone();
+            let lane = Lane { index, of: LANES };
+            lanes.spawn(async move { engine.bill_lane(merchant_id, now, lane, tallies).await });
+        }
+        drop(tallies);
+        while let Some(tally) = settled.recv().await {
+            total += tally;
+            progress(total);
+        }
+        while let Some(lane) = lanes.join_next().await {
+            lane.map_err(|e| VaultError::Internal(format!("a billing lane stopped: {e}")))??;
+        }
+        Ok(total)
+    }
+
+    /// Claims and settles batches of `lane` until nothing in it is due, sending each batch's
+    /// tally.
+    async fn bill_lane(
+        &self,
+        merchant_id: i64,
+        now: DateTime<Utc>,
+        lane: Lane,
+        tallies: tokio::sync::mpsc::UnboundedSender<Tally>,
+    ) -> Result<(), VaultError> {
+        let mut unlucky = 0;
+        loop {
+            let (found, claimed) = self.claim_lane(merchant_id, now, lane).await?;
+            if found == 0 {
+                return Ok(());
             }
-        };
-        let (one, two) = tokio::join!(
-            lane(Lane { index: 0, of: 2 }),
-            lane(Lane { index: 1, of: 2 })
-        );
-        one?;
-        two?;
-        Ok(*done.lock().unwrap_or_else(|e| e.into_inner()))
+            if claimed.attempts.is_empty() && claimed.passed == 0 {
+                // Everything found changed before it could be claimed (another engine, a
+                // request): look again, a few times, rather than leave it for the next run.
+                unlucky += 1;
+                if unlucky > MAX_EMPTY_CLAIMS {
+                    return Ok(());
+                }
+                continue;
+            }
+            unlucky = 0;
+            let tally = self.settle(merchant_id, claimed, now).await?;
+            // The receiver is gone only when the run was dropped, which aborts this task too.
+            let _ = tallies.send(tally);
+        }
     }
 
     /// Runs every merchant that has billing to do, each at its own time: one scheduler tick.
@@ -118,19 +153,28 @@ impl Engine {
 
     /// Claims a batch of the merchant's due attempts (and passes free events).
     pub async fn claim(&self, merchant_id: i64, now: DateTime<Utc>) -> Result<Claimed, VaultError> {
-        self.claim_lane(merchant_id, now, Lane::ALL).await
+        Ok(self.claim_lane(merchant_id, now, Lane::ALL).await?.1)
     }
 
+    /// Reads a batch of due subscriptions in `lane` and claims them: how many were found, and
+    /// the claims that were written.
     async fn claim_lane(
         &self,
         merchant_id: i64,
         now: DateTime<Utc>,
         lane: Lane,
-    ) -> Result<Claimed, VaultError> {
-        Ok(self
+    ) -> Result<(usize, Claimed), VaultError> {
+        let today = now.date_naive();
+        let due = self
             .store
-            .claim_due(merchant_id, now.date_naive(), now, self.batch, lane)
-            .await?)
+            .due_subscriptions(merchant_id, today, self.batch, lane)
+            .await?;
+        let found = due.len();
+        let claimed = self
+            .store
+            .write_claims(plan_claims(due, today, now))
+            .await?;
+        Ok((found, claimed))
     }
 
     /// Charges claimed attempts through the processor, each under its claim's idempotency key:

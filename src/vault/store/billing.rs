@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{BrowseQuery, Page, SealedCard, StoreError};
-use crate::vault::billing::attempts::{Outcome, Tally};
+use crate::vault::billing::attempts::{ClaimPlan, DueSubscription, Outcome, Tally};
 use crate::vault::billing::subscription::Subscription;
 use crate::vault::filter::{Field, FieldKind};
 
@@ -353,19 +353,20 @@ pub trait BillingStore: Send + Sync + 'static {
         query: &BrowseQuery,
     ) -> Result<Page<TransactionRow>, StoreError>;
 
-    /// Claims up to `limit` of the merchant's active subscriptions in `lane` whose attempt is
-    /// due by `today` and not made yet (oldest first), as
-    /// [`crate::vault::billing::attempts::plan_claims`] says. A claim is written only if, in the
-    /// same write transaction, its subscription is still as it was read (so a pause or cancel
-    /// that committed first is always seen) and no other engine claimed the attempt.
-    async fn claim_due(
+    /// Up to `limit` of the merchant's active subscriptions in `lane` whose attempt is due by
+    /// `today` and not made yet, oldest first, each with its card.
+    async fn due_subscriptions(
         &self,
         merchant_id: i64,
         today: NaiveDate,
-        now: DateTime<Utc>,
         limit: usize,
         lane: Lane,
-    ) -> Result<Claimed, StoreError>;
+    ) -> Result<Vec<DueSubscription>, StoreError>;
+    /// Writes the claims [`crate::vault::billing::attempts::plan_claims`] made, in one write
+    /// transaction, each only if its subscription is still exactly as it was read (so a pause
+    /// or cancel that committed since is always seen) and no other engine claimed the attempt.
+    /// Returns the claims that were written.
+    async fn write_claims(&self, plan: ClaimPlan) -> Result<Claimed, StoreError>;
     /// The newest attempt's `tran_id` (0 when there is none).
     async fn last_attempt_id(&self) -> Result<i64, StoreError>;
     /// The merchant's attempts still pending with `after < tran_id <= up_to`, oldest first:

@@ -408,17 +408,19 @@ impl VaultStore for SqliteStore {
             return Ok(());
         }
         let at = timestamp(now);
-        let mut insert =
-            QueryBuilder::new("INSERT INTO decryption_audit (merchant_id, card_id, purpose, at) ");
-        insert.push_values(card_ids, |mut values, card_id| {
-            values
-                .push_bind(merchant_id)
-                .push_bind(*card_id)
-                .push_bind(purpose)
-                .push_bind(&at);
-        });
+        // One bind for the batch's ids, however many: SQLite caps a statement's variables.
+        let ids = serde_json::to_string(card_ids)
+            .map_err(|e| StoreError::Corrupt(format!("card ids: {e}")))?;
+        let insert = sqlx::query(
+            "INSERT INTO decryption_audit (merchant_id, card_id, purpose, at) \
+             SELECT ?, value, ?, ? FROM json_each(?)",
+        )
+        .bind(merchant_id)
+        .bind(purpose)
+        .bind(&at)
+        .bind(ids);
         let mut tx = self.write().await?;
-        insert.build().execute(&mut *tx).await?;
+        insert.execute(&mut *tx).await?;
         tx.commit().await
     }
 

@@ -15,7 +15,9 @@ use super::billing::{
 use super::billing_rows::{SUBSCRIPTION_COLUMNS, StateRow, SubscriptionRow, subscription_json};
 use super::sqlite::{SqliteStore, json_rows, push_conditions, unique_violation_as};
 use super::{BrowseQuery, Page, SealedCard, StoreError, timestamp};
-use crate::vault::billing::attempts::{CardSummary, Outcome, Tally, apply_outcomes, plan_claims};
+use crate::vault::billing::attempts::{
+    CardSummary, ClaimPlan, DueSubscription, Outcome, Tally, apply_outcomes,
+};
 use crate::vault::billing::subscription::Subscription;
 
 const PLAN_COLUMNS: &str = "merchant_id, plan_code, plan_name, plan_desc, plan_frequency, \
@@ -128,7 +130,17 @@ fn typed(rows: Vec<SubscriptionRow>) -> Result<Vec<Subscription>, StoreError> {
     rows.into_iter().map(Subscription::try_from).collect()
 }
 
-/// ` IN (?, ?, …)` with one bind per value.
+/// SQLite's cap on the variables one statement binds (`SQLITE_MAX_VARIABLE_NUMBER`).
+const MAX_VARIABLES: usize = 32_766;
+
+/// `rows` in runs small enough for one statement that binds `columns` variables a row: a batch
+/// of any allowed size is written by as few statements as SQLite's cap permits (one for the
+/// default batch), in its one transaction.
+fn statements<T>(rows: &[T], columns: usize) -> std::slice::Chunks<'_, T> {
+    rows.chunks((MAX_VARIABLES / columns).max(1))
+}
+
+/// ` IN (?, ?, …)` with one bind per value (a batch's ids: fewer than SQLite's cap).
 fn push_in<'a, T>(query: &mut QueryBuilder<'a, Sqlite>, values: impl IntoIterator<Item = T>)
 where
     T: 'a + sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send,
@@ -141,68 +153,132 @@ where
     list.push_unseparated(")");
 }
 
-/// The state columns of subscriptions the engine moved on, as one statement that writes each
-/// only if its version is still the one it was read with; `None` for no subscriptions.
-fn save_states(rows: &[StateRow]) -> Option<QueryBuilder<'_, Sqlite>> {
-    if rows.is_empty() {
-        return None;
-    }
-    let mut update = QueryBuilder::new(
-        "WITH v (id, version, status, next_event, date_next, next_attempt_on, failed_attempts, \
-         retry_base, updated_at) AS (",
-    );
-    update.push_values(rows, |mut values, row| {
-        values
-            .push_bind(row.subscription_id)
-            .push_bind(row.version)
-            .push_bind(row.status)
-            .push_bind(row.next_event)
-            .push_bind(row.date_next.as_deref())
-            .push_bind(row.next_attempt_on.as_deref())
-            .push_bind(row.failed_attempts)
-            .push_bind(row.retry_base)
-            .push_bind(row.updated_at.as_str());
-    });
-    update.push(
-        ") UPDATE subscriptions SET status = v.status, next_event = v.next_event, \
-         date_next = v.date_next, next_attempt_on = v.next_attempt_on, \
-         failed_attempts = v.failed_attempts, retry_base = v.retry_base, \
-         updated_at = v.updated_at, version = subscriptions.version + 1 \
-         FROM v WHERE subscriptions.subscription_id = v.id AND subscriptions.version = v.version",
-    );
-    Some(update)
+/// The state columns of subscriptions the engine moved on, as statements that write each only
+/// if its version is still the one it was read with.
+fn save_states(rows: &[StateRow]) -> Vec<QueryBuilder<'_, Sqlite>> {
+    statements(rows, 9)
+        .map(|rows| {
+            let mut update = QueryBuilder::new(
+                "WITH v (id, version, status, next_event, date_next, next_attempt_on, \
+                 failed_attempts, retry_base, updated_at) AS (",
+            );
+            update.push_values(rows, |mut values, row| {
+                values
+                    .push_bind(row.subscription_id)
+                    .push_bind(row.version)
+                    .push_bind(row.status)
+                    .push_bind(row.next_event)
+                    .push_bind(row.date_next.as_deref())
+                    .push_bind(row.next_attempt_on.as_deref())
+                    .push_bind(row.failed_attempts)
+                    .push_bind(row.retry_base)
+                    .push_bind(row.updated_at.as_str());
+            });
+            update.push(
+                ") UPDATE subscriptions SET status = v.status, next_event = v.next_event, \
+                 date_next = v.date_next, next_attempt_on = v.next_attempt_on, \
+                 failed_attempts = v.failed_attempts, retry_base = v.retry_base, \
+                 updated_at = v.updated_at, version = subscriptions.version + 1 \
+                 FROM v WHERE subscriptions.subscription_id = v.id \
+                 AND subscriptions.version = v.version",
+            );
+            update
+        })
+        .collect()
 }
 
-/// The outcomes of attempts, as one statement that stores each only if its attempt is still
+/// The outcomes of attempts, as statements that store each only if its attempt is still
 /// pending.
-fn record_outcomes<'a>(outcomes: &[&'a Outcome]) -> QueryBuilder<'a, Sqlite> {
-    let mut update = QueryBuilder::new("WITH v (pg_id, tran_status, rcode, rmsg, auth_code) AS (");
-    update.push_values(outcomes, |mut values, o| {
-        values
-            .push_bind(o.pg_id.as_str())
-            .push_bind(if o.approved { "A" } else { "D" })
-            .push_bind(o.rcode.as_str())
-            .push_bind(o.rmsg.as_str())
-            .push_bind(o.auth_code.as_deref());
-    });
-    update.push(
-        ") UPDATE subscription_transactions SET tran_status = v.tran_status, \
-         rcode = v.rcode, rmsg = v.rmsg, auth_code = v.auth_code \
-         FROM v WHERE subscription_transactions.pg_id = v.pg_id \
-         AND +subscription_transactions.tran_status = 'P'",
-    );
-    update
+fn record_outcomes<'a>(outcomes: &[&'a Outcome]) -> Vec<QueryBuilder<'a, Sqlite>> {
+    statements(outcomes, 5)
+        .map(|outcomes| {
+            let mut update =
+                QueryBuilder::new("WITH v (pg_id, tran_status, rcode, rmsg, auth_code) AS (");
+            update.push_values(outcomes, |mut values, o| {
+                values
+                    .push_bind(o.pg_id.as_str())
+                    .push_bind(if o.approved { "A" } else { "D" })
+                    .push_bind(o.rcode.as_str())
+                    .push_bind(o.rmsg.as_str())
+                    .push_bind(o.auth_code.as_deref());
+            });
+            update.push(
+                ") UPDATE subscription_transactions SET tran_status = v.tran_status, \
+                 rcode = v.rcode, rmsg = v.rmsg, auth_code = v.auth_code \
+                 FROM v WHERE subscription_transactions.pg_id = v.pg_id \
+                 AND +subscription_transactions.tran_status = 'P'",
+            );
+            update
+        })
+        .collect()
 }
 
-/// Runs a built statement; how many rows it changed.
+/// Claims, as statements that insert each only if its subscription is still active at the
+/// version it was read with and no other engine claimed the attempt first.
+fn insert_claims<'a>(
+    attempts: &'a [TransactionRow],
+    versions: &'a [i64],
+) -> Vec<QueryBuilder<'a, Sqlite>> {
+    let claims: Vec<(&TransactionRow, i64)> =
+        attempts.iter().zip(versions.iter().copied()).collect();
+    statements(&claims, 19)
+        .map(|claims| {
+            let mut insert = QueryBuilder::new(
+                "WITH v (pg_id, merchant_id, subscription_id, version, customer_id, event, \
+                 attempt, kind, tran_date, tran_time, amt_tran, tran_currency, card_id, \
+                 card_number, card_type, cardholder_first_name, cardholder_last_name, \
+                 purchase_id, claimed_at) AS (",
+            );
+            insert.push_values(claims, |mut values, (a, version)| {
+                values
+                    .push_bind(a.pg_id.as_str())
+                    .push_bind(a.merchant_id)
+                    .push_bind(a.subscription_id)
+                    .push_bind(*version)
+                    .push_bind(a.customer_id.as_str())
+                    .push_bind(a.event)
+                    .push_bind(a.attempt)
+                    .push_bind(a.kind.as_str())
+                    .push_bind(a.tran_date.as_str())
+                    .push_bind(a.tran_time.as_str())
+                    .push_bind(a.amt_tran)
+                    .push_bind(a.tran_currency.as_str())
+                    .push_bind(a.card_id.as_str())
+                    .push_bind(a.card_number.as_str())
+                    .push_bind(a.card_type.as_deref())
+                    .push_bind(a.cardholder_first_name.as_deref())
+                    .push_bind(a.cardholder_last_name.as_deref())
+                    .push_bind(a.purchase_id.as_deref())
+                    .push_bind(a.claimed_at.as_str());
+            });
+            insert.push(
+                ") INSERT INTO subscription_transactions (pg_id, merchant_id, subscription_id, \
+                 customer_id, event, attempt, kind, tran_date, tran_time, amt_tran, \
+                 tran_currency, tran_status, card_id, card_number, card_type, \
+                 cardholder_first_name, cardholder_last_name, purchase_id, claimed_at) \
+                 SELECT v.pg_id, v.merchant_id, v.subscription_id, v.customer_id, v.event, \
+                 v.attempt, v.kind, v.tran_date, v.tran_time, v.amt_tran, v.tran_currency, 'P', \
+                 v.card_id, v.card_number, v.card_type, v.cardholder_first_name, \
+                 v.cardholder_last_name, v.purchase_id, v.claimed_at \
+                 FROM v JOIN subscriptions s ON s.subscription_id = v.subscription_id \
+                 AND s.version = v.version AND s.status = 'A' \
+                 WHERE true ON CONFLICT DO NOTHING",
+            );
+            insert
+        })
+        .collect()
+}
+
+/// Runs built statements; how many rows they changed.
 async fn run(
     conn: &mut SqliteConnection,
-    query: Option<QueryBuilder<'_, Sqlite>>,
+    queries: Vec<QueryBuilder<'_, Sqlite>>,
 ) -> Result<u64, StoreError> {
-    match query {
-        Some(mut query) => Ok(query.build().execute(&mut *conn).await?.rows_affected()),
-        None => Ok(0),
+    let mut changed = 0;
+    for mut query in queries {
+        changed += query.build().execute(&mut *conn).await?.rows_affected();
     }
+    Ok(changed)
 }
 
 /// Subscriptions by id, read as one JSON array.
@@ -377,18 +453,13 @@ impl BillingStore for SqliteStore {
         .await
     }
 
-    async fn claim_due(
+    async fn due_subscriptions(
         &self,
         merchant_id: i64,
         today: NaiveDate,
-        now: DateTime<Utc>,
         limit: usize,
         lane: Lane,
-    ) -> Result<Claimed, StoreError> {
-        // Read and plan outside the write transaction; the transaction then inserts each claim
-        // only if its subscription is exactly as read (same version: no pause, cancel or
-        // outcome since) and no other engine claimed the attempt first.
-        //
+    ) -> Result<Vec<DueSubscription>, StoreError> {
         // A due attempt not made yet has no row at its (subscription, event, attempt). That
         // also skips subscriptions with an attempt in flight, which is always at that position.
         // Each row comes with its card: what a transaction shows of it, and the card sealed,
@@ -419,66 +490,24 @@ impl BillingStore for SqliteStore {
             .fetch_one(&self.pool)
             .await?,
         )?;
-        if due.is_empty() {
+        due.into_iter()
+            .map(|(row, card)| Ok((Subscription::try_from(row)?, card)))
+            .collect()
+    }
+
+    async fn write_claims(&self, mut plan: ClaimPlan) -> Result<Claimed, StoreError> {
+        // Each claim is inserted only if its subscription is exactly as it was read (same
+        // version: no pause, cancel or outcome since) and no other engine claimed the attempt
+        // first; free events are passed on the same condition.
+        if plan.attempts.is_empty() && plan.passed.is_empty() {
             return Ok(Claimed::default());
         }
-        let due = due
-            .into_iter()
-            .map(|(row, card)| Ok((Subscription::try_from(row)?, card)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut plan = plan_claims(due, today, now);
         let versions: Vec<i64> = plan.claimed.iter().map(|sub| sub.version).collect();
         let passed: Vec<StateRow> = plan.passed.iter().map(StateRow::from).collect();
-        let insert = (!plan.attempts.is_empty()).then(|| {
-            let mut insert = QueryBuilder::new(
-                "WITH v (pg_id, merchant_id, subscription_id, version, customer_id, event, \
-                 attempt, kind, tran_date, tran_time, amt_tran, tran_currency, card_id, \
-                 card_number, card_type, cardholder_first_name, cardholder_last_name, \
-                 purchase_id, claimed_at) AS (",
-            );
-            insert.push_values(
-                plan.attempts.iter().zip(&versions),
-                |mut values, (a, version)| {
-                    values
-                        .push_bind(a.pg_id.as_str())
-                        .push_bind(a.merchant_id)
-                        .push_bind(a.subscription_id)
-                        .push_bind(*version)
-                        .push_bind(a.customer_id.as_str())
-                        .push_bind(a.event)
-                        .push_bind(a.attempt)
-                        .push_bind(a.kind.as_str())
-                        .push_bind(a.tran_date.as_str())
-                        .push_bind(a.tran_time.as_str())
-                        .push_bind(a.amt_tran)
-                        .push_bind(a.tran_currency.as_str())
-                        .push_bind(a.card_id.as_str())
-                        .push_bind(a.card_number.as_str())
-                        .push_bind(a.card_type.as_deref())
-                        .push_bind(a.cardholder_first_name.as_deref())
-                        .push_bind(a.cardholder_last_name.as_deref())
-                        .push_bind(a.purchase_id.as_deref())
-                        .push_bind(a.claimed_at.as_str());
-                },
-            );
-            insert.push(
-                ") INSERT INTO subscription_transactions (pg_id, merchant_id, subscription_id, \
-                 customer_id, event, attempt, kind, tran_date, tran_time, amt_tran, tran_currency, \
-                 tran_status, card_id, card_number, card_type, cardholder_first_name, \
-                 cardholder_last_name, purchase_id, claimed_at) \
-                 SELECT v.pg_id, v.merchant_id, v.subscription_id, v.customer_id, v.event, \
-                 v.attempt, v.kind, v.tran_date, v.tran_time, v.amt_tran, v.tran_currency, 'P', \
-                 v.card_id, v.card_number, v.card_type, v.cardholder_first_name, \
-                 v.cardholder_last_name, v.purchase_id, v.claimed_at \
-                 FROM v JOIN subscriptions s ON s.subscription_id = v.subscription_id \
-                 AND s.version = v.version AND s.status = 'A' \
-                 WHERE true ON CONFLICT DO NOTHING",
-            );
-            insert
-        });
+        let insert = insert_claims(&plan.attempts, &versions);
         let mut tx = self.write().await?;
         let inserted = run(&mut tx, insert).await?;
-        run(&mut tx, save_states(&passed)).await?;
+        let passed = run(&mut tx, save_states(&passed)).await?;
         if inserted < plan.attempts.len() as u64 {
             // Some subscriptions changed, or another engine claimed them first: keep only the
             // claims that are ours.
@@ -510,7 +539,7 @@ impl BillingStore for SqliteStore {
             attempts: plan.attempts,
             subscriptions: plan.claimed,
             cards: plan.cards,
-            passed: plan.passed.len(),
+            passed: usize::try_from(passed).unwrap_or(usize::MAX),
         })
     }
 
@@ -567,7 +596,7 @@ impl BillingStore for SqliteStore {
             let recorded = record_outcomes(&all);
             let moved = save_states(&states);
             let mut tx = self.write().await?;
-            if run(&mut tx, Some(recorded)).await? == all.len() as u64
+            if run(&mut tx, recorded).await? == all.len() as u64
                 && run(&mut tx, moved).await? == states.len() as u64
             {
                 tx.commit().await?;
@@ -602,7 +631,7 @@ impl BillingStore for SqliteStore {
             .into_iter()
             .filter(|o| pending.contains(o.pg_id.as_str()))
             .collect();
-        run(&mut tx, Some(record_outcomes(&recorded))).await?;
+        run(&mut tx, record_outcomes(&recorded)).await?;
         let (changed, tally) = apply_outcomes(subscriptions, &recorded, now);
         let states: Vec<StateRow> = changed.iter().map(StateRow::from).collect();
         run(&mut tx, save_states(&states)).await?;
@@ -619,24 +648,29 @@ impl BillingStore for SqliteStore {
             return Ok(Vec::new());
         }
         let charged_at = timestamp(now);
-        let mut insert = QueryBuilder::new(
-            "INSERT INTO processor_charges (idempotency_key, merchant_id, amount, approved, rcode, \
-             rmsg, auth_code, charged_at) ",
-        );
-        insert.push_values(entries, |mut values, e| {
-            values
-                .push_bind(&e.key)
-                .push_bind(e.merchant_id)
-                .push_bind(e.amount)
-                .push_bind(e.record.approved)
-                .push_bind(&e.record.rcode)
-                .push_bind(&e.record.rmsg)
-                .push_bind(&e.record.auth_code)
-                .push_bind(&charged_at);
-        });
-        insert.push(" ON CONFLICT (idempotency_key) DO NOTHING");
+        let inserts = statements(entries, 8)
+            .map(|entries| {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO processor_charges (idempotency_key, merchant_id, amount, \
+                     approved, rcode, rmsg, auth_code, charged_at) ",
+                );
+                insert.push_values(entries, |mut values, e| {
+                    values
+                        .push_bind(&e.key)
+                        .push_bind(e.merchant_id)
+                        .push_bind(e.amount)
+                        .push_bind(e.record.approved)
+                        .push_bind(&e.record.rcode)
+                        .push_bind(&e.record.rmsg)
+                        .push_bind(&e.record.auth_code)
+                        .push_bind(&charged_at);
+                });
+                insert.push(" ON CONFLICT (idempotency_key) DO NOTHING");
+                insert
+            })
+            .collect();
         let mut tx = self.write().await?;
-        let inserted = insert.build().execute(&mut *tx).await?.rows_affected();
+        let inserted = run(&mut tx, inserts).await?;
         if inserted == entries.len() as u64 {
             // Every key was new: the answers are the ones just stored.
             tx.commit().await?;
