@@ -177,25 +177,16 @@ fn daily(customer_id: &str, card_id: &str, start: NaiveDate, now: DateTime<Utc>)
         tran_currency: "840".into(),
     };
     Subscription {
-        subscription_id: 0,
-        merchant_id: MERCHANT,
-        customer_id: customer_id.to_owned(),
-        card_id: card_id.to_owned(),
-        plan_id: None,
-        plan_code: None,
-        plan_name: None,
         plan_desc: Some("bench".into()),
-        state: Subscription::first_state(&terms, start, start),
-        terms,
-        profile_id: None,
-        purchase_id: None,
-        cancel_on_setup_fail: false,
-        date_start: start,
-        first_billing: start,
-        anchor_day: 1,
-        created_at: now,
-        updated_at: now,
-        version: 0,
+        ..Subscription::new(
+            MERCHANT,
+            customer_id.to_owned(),
+            card_id.to_owned(),
+            terms,
+            start,
+            start,
+            now,
+        )
     }
 }
 

@@ -263,25 +263,22 @@ impl BillingService {
                 .unwrap_or_else(|| "840".into()),
         };
         let sub = Subscription {
-            subscription_id: 0,
-            merchant_id,
-            customer_id,
-            card_id: draft.card_id,
             plan_id: draft.plan_id,
             plan_code: draft.plan_code,
             plan_name: draft.plan_name,
             plan_desc: draft.plan_desc,
-            state: Subscription::first_state(&terms, start, first),
-            terms,
             profile_id: request.profile_id.clone(),
             purchase_id: request.purchase_id.clone(),
             cancel_on_setup_fail: request.cancel_on_setup_fail.unwrap_or(false),
-            date_start: start,
-            first_billing: first,
-            anchor_day,
-            created_at: now,
-            updated_at: now,
-            version: 0,
+            ..Subscription::new(
+                merchant_id,
+                customer_id,
+                draft.card_id,
+                terms,
+                start,
+                first,
+                now,
+            )
         };
         Ok(self.store.insert_subscription(&sub).await?)
     }

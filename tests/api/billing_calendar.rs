@@ -85,25 +85,16 @@ fn monthly(card_id: &str, start: NaiveDate, cycles: u32, now: DateTime<Utc>) -> 
         tran_currency: "840".into(),
     };
     Subscription {
-        subscription_id: 0,
-        merchant_id: MERCHANT,
-        customer_id: "CAL".into(),
-        card_id: card_id.to_owned(),
-        plan_id: None,
-        plan_code: None,
-        plan_name: None,
         plan_desc: Some("calendar".into()),
-        state: Subscription::first_state(&terms, start, start),
-        terms,
-        profile_id: None,
-        purchase_id: None,
-        cancel_on_setup_fail: false,
-        date_start: start,
-        first_billing: start,
-        anchor_day: start.day(),
-        created_at: now,
-        updated_at: now,
-        version: 0,
+        ..Subscription::new(
+            MERCHANT,
+            "CAL".into(),
+            card_id.to_owned(),
+            terms,
+            start,
+            start,
+            now,
+        )
     }
 }
 

@@ -88,8 +88,9 @@ pub fn plan_claims(due: Vec<DueSubscription>, today: NaiveDate, now: DateTime<Ut
     plan
 }
 
-/// `count` new `pg_id`s: 32 letters and digits, the first 12 a count this process keeps and the
-/// other 20 random. Ids made one after the other sort one after the other, so a batch's ids land
+/// `count` new `pg_id`s: 32 letters and digits, the first 12 a count this process keeps (in
+/// letters only: a run of digits as long as a card number would look like one to any scanner
+/// of responses and logs) and the other 20 random. Ids made one after the other sort one after the other, so a batch's ids land
 /// together in the `pg_id` index instead of on hundreds of its pages (which SQLite would write
 /// out whole at every commit).
 fn pg_ids(count: usize) -> Vec<String> {
@@ -99,20 +100,22 @@ fn pg_ids(count: usize) -> Vec<String> {
         .into_iter()
         .zip(first..)
         .map(|(random, n)| {
-            let mut id = base62(n, 12);
+            let mut id = in_letters(n, 12);
             id.push_str(&random);
             id
         })
         .collect()
 }
 
-/// `n` in `width` base-62 digits (0-9, A-Z, a-z: the ASCII order), most significant first.
-fn base62(mut n: u64, width: usize) -> String {
-    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut out = vec![b'0'; width];
+/// `n` in `width` base-52 digits written as letters (A-Z, a-z: the ASCII order), most
+/// significant first.
+fn in_letters(mut n: u64, width: usize) -> String {
+    const DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let base = DIGITS.len() as u64;
+    let mut out = vec![DIGITS[0]; width];
     for digit in out.iter_mut().rev() {
-        *digit = DIGITS[(n % 62) as usize];
-        n /= 62;
+        *digit = DIGITS[(n % base) as usize];
+        n /= base;
     }
     String::from_utf8(out).unwrap_or_default()
 }
@@ -201,7 +204,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pg_ids_are_unique_alphanumeric_and_sort_in_the_order_they_were_made() {
+    fn pg_ids_are_unique_alphanumeric_counted_in_letters_and_sort_in_the_order_they_were_made() {
         let ids: Vec<String> = (0..50).flat_map(|_| pg_ids(7)).collect();
         assert!(ids.iter().all(|id| id.len() == 32));
         assert!(
@@ -213,8 +216,12 @@ mod tests {
         assert_eq!(sorted, ids);
         sorted.dedup();
         assert_eq!(sorted.len(), ids.len());
-        assert_eq!(base62(0, 3), "000");
-        assert_eq!(base62(61, 3), "00z");
-        assert_eq!(base62(62, 3), "010");
+        assert!(
+            ids.iter()
+                .all(|id| id.bytes().take(12).all(|b| b.is_ascii_alphabetic()))
+        );
+        assert_eq!(in_letters(0, 3), "AAA");
+        assert_eq!(in_letters(51, 3), "AAz");
+        assert_eq!(in_letters(52, 3), "ABA");
     }
 }

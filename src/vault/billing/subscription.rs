@@ -300,6 +300,41 @@ impl Subscription {
         }
     }
 
+    /// A new subscription, not stored yet, billing `customer_id`'s `card_id` on `terms`: it
+    /// starts on `date_start` and is first billed on `first_billing`, whose day monthly dates
+    /// keep to. No plan, profile or purchase id: set those on the result.
+    pub fn new(
+        merchant_id: i64,
+        customer_id: String,
+        card_id: String,
+        terms: Terms,
+        date_start: NaiveDate,
+        first_billing: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Subscription {
+            subscription_id: 0,
+            merchant_id,
+            customer_id,
+            card_id,
+            plan_id: None,
+            plan_code: None,
+            plan_name: None,
+            plan_desc: None,
+            state: Self::first_state(&terms, date_start, first_billing),
+            anchor_day: terms.schedule.anchor_day(first_billing),
+            terms,
+            profile_id: None,
+            purchase_id: None,
+            cancel_on_setup_fail: false,
+            date_start,
+            first_billing,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+
     /// The first state of a new subscription starting on `date_start`.
     pub fn first_state(terms: &Terms, date_start: NaiveDate, first_billing: NaiveDate) -> State {
         let event = terms.first_event();

@@ -236,9 +236,9 @@ impl From<&Subscription> for SubscriptionRow {
         let terms = &sub.terms;
         let specific = terms.schedule.specific_day;
         let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
-        let due = sub.due();
+        let state = StateRow::from(sub);
         SubscriptionRow {
-            subscription_id: sub.subscription_id,
+            subscription_id: state.subscription_id,
             merchant_id: sub.merchant_id,
             customer_id: sub.customer_id.clone(),
             card_id: sub.card_id.clone(),
@@ -263,17 +263,17 @@ impl From<&Subscription> for SubscriptionRow {
             profile_id: sub.profile_id.clone(),
             purchase_id: sub.purchase_id.clone(),
             cancel_on_setup_fail: sub.cancel_on_setup_fail,
-            status: sub.status().code().to_owned(),
+            status: state.status.to_owned(),
             date_start: day(sub.date_start),
             first_billing: day(sub.first_billing),
-            next_event: due.map_or(0, |d| d.event.code()),
-            date_next: due.map(|d| day(d.date)),
-            next_attempt_on: sub.attempt_on().map(day),
-            failed_attempts: due.map_or(0, |d| i64::from(d.attempts)),
-            retry_base: due.map_or(0, |d| i64::from(d.retries_from)),
+            next_event: state.next_event,
+            date_next: state.date_next,
+            next_attempt_on: state.next_attempt_on,
+            failed_attempts: state.failed_attempts,
+            retry_base: state.retry_base,
             created_at: timestamp(sub.created_at),
-            updated_at: timestamp(sub.updated_at),
-            version: sub.version,
+            updated_at: state.updated_at,
+            version: state.version,
         }
     }
 }

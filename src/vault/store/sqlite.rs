@@ -407,21 +407,21 @@ impl VaultStore for SqliteStore {
         if card_ids.is_empty() {
             return Ok(());
         }
-        let at = timestamp(now);
-        // One bind for the batch's ids, however many: SQLite caps a statement's variables.
+        // One statement (its own transaction) with one bind for the batch's ids, however many:
+        // SQLite caps a statement's variables.
         let ids = serde_json::to_string(card_ids)
             .map_err(|e| StoreError::Corrupt(format!("card ids: {e}")))?;
-        let insert = sqlx::query(
+        sqlx::query(
             "INSERT INTO decryption_audit (merchant_id, card_id, purpose, at) \
              SELECT ?, value, ?, ? FROM json_each(?)",
         )
         .bind(merchant_id)
         .bind(purpose)
-        .bind(&at)
-        .bind(ids);
-        let mut tx = self.write().await?;
-        insert.execute(&mut *tx).await?;
-        tx.commit().await
+        .bind(timestamp(now))
+        .bind(ids)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     async fn update_shipping_address(

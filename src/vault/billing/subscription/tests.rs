@@ -25,24 +25,15 @@ fn subscription(terms: Terms, start: &str) -> Subscription {
     let start = day(start);
     Subscription {
         subscription_id: 1,
-        merchant_id: 1,
-        customer_id: "C".into(),
-        card_id: "card".into(),
-        plan_id: None,
-        plan_code: None,
-        plan_name: None,
-        plan_desc: None,
-        state: Subscription::first_state(&terms, start, start),
-        terms,
-        profile_id: None,
-        purchase_id: None,
-        cancel_on_setup_fail: false,
-        date_start: start,
-        first_billing: start,
-        anchor_day: start.day(),
-        created_at: Utc.timestamp_opt(0, 0).unwrap(),
-        updated_at: Utc.timestamp_opt(0, 0).unwrap(),
-        version: 0,
+        ..Subscription::new(
+            1,
+            "C".into(),
+            "card".into(),
+            terms,
+            start,
+            start,
+            Utc.timestamp_opt(0, 0).unwrap(),
+        )
     }
 }
 
