@@ -505,9 +505,13 @@ impl BillingStore for SqliteStore {
         let versions: Vec<i64> = plan.claimed.iter().map(|sub| sub.version).collect();
         let passed: Vec<StateRow> = plan.passed.iter().map(StateRow::from).collect();
         let insert = insert_claims(&plan.attempts, &versions);
-        let mut tx = self.write().await?;
-        let inserted = run(&mut tx, insert).await?;
-        let passed = run(&mut tx, save_states(&passed)).await?;
+        // No transaction around them: every claim and every pass is guarded by its own
+        // subscription's version, so each statement stands alone (a write statement takes the
+        // write lock before it reads), and a run that stops between two leaves nothing half
+        // done. One connection keeps the reads of our own claims on what was just written.
+        let mut conn = self.writer.acquire().await?;
+        let inserted = run(&mut conn, insert).await?;
+        let passed = run(&mut conn, save_states(&passed)).await?;
         if inserted < plan.attempts.len() as u64 {
             // Some subscriptions changed, or another engine claimed them first: keep only the
             // claims that are ours.
@@ -516,7 +520,7 @@ impl BillingStore for SqliteStore {
             );
             push_in(&mut select, plan.attempts.iter().map(|a| a.pg_id.as_str()));
             let ours: HashSet<String> =
-                json_rows::<String>(select.build_query_scalar().fetch_one(&mut *tx).await?)?
+                json_rows::<String>(select.build_query_scalar().fetch_one(&mut *conn).await?)?
                     .into_iter()
                     .collect();
             let keep: Vec<bool> = plan
@@ -534,7 +538,7 @@ impl BillingStore for SqliteStore {
             plan.cards
                 .retain(|card| cards.contains(card.card_id.as_str()));
         }
-        tx.commit().await?;
+        drop(conn);
         Ok(Claimed {
             attempts: plan.attempts,
             subscriptions: plan.claimed,
@@ -669,11 +673,13 @@ impl BillingStore for SqliteStore {
                 insert
             })
             .collect();
-        let mut tx = self.write().await?;
-        let inserted = run(&mut tx, inserts).await?;
+        // Each entry stands alone (a key is answered once and never changes), so the inserts
+        // need no transaction around them: each statement is atomic by itself.
+        let mut conn = self.writer.acquire().await?;
+        let inserted = run(&mut conn, inserts).await?;
+        drop(conn);
         if inserted == entries.len() as u64 {
             // Every key was new: the answers are the ones just stored.
-            tx.commit().await?;
             return Ok(entries.iter().map(|e| e.record.clone()).collect());
         }
         #[derive(serde::Deserialize)]
@@ -691,8 +697,7 @@ impl BillingStore for SqliteStore {
         );
         push_in(&mut select, entries.iter().map(|e| e.key.as_str()));
         let stored: Vec<Stored> =
-            json_rows(select.build_query_scalar().fetch_one(&mut *tx).await?)?;
-        tx.commit().await?;
+            json_rows(select.build_query_scalar().fetch_one(&self.pool).await?)?;
         let by_key: HashMap<String, ProcessorRecord> = stored
             .into_iter()
             .map(|s| {
