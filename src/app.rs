@@ -21,6 +21,7 @@ use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs};
 use crate::gateway;
 use crate::gateway::loaders::Batching;
 use crate::metrics::Metrics;
+use crate::redact::redacted_path;
 use crate::time::TimeSource;
 use crate::upstream::{Upstream, UpstreamConfig};
 use crate::vault::extract::BodyLimit;
@@ -60,13 +61,10 @@ impl Application {
                 let key = match &args.upstream_api_key {
                     Some(key) => key.clone(),
                     None => {
-                        let key = vault::dev_key(&args.vault.data_dir)?.key;
-                        eprintln!(
-                            "vaultql: the embedded vault's API key, FOR DEVELOPMENT ONLY: {key} \
-                             (curl -u {key}: http://{}/platform/vault/customer)",
-                            listener.local_addr()?
-                        );
-                        key
+                        let dev = vault::dev_key(&args.vault.data_dir)?;
+                        let address = listener.local_addr()?;
+                        dev.announce(&format!("http://{address}/platform/vault/customer"));
+                        dev.spec.key
                     }
                 };
                 let gateway_key = ApiKeySpec {
@@ -92,7 +90,13 @@ impl Application {
             mode: args.upstream_batch,
             window: Duration::from_millis(args.batch_window_ms),
         };
-        let mut router = gateway::router(upstream.clone(), batching, metrics, args.vault.time);
+        let mut router = gateway::router(
+            upstream.clone(),
+            batching,
+            metrics,
+            args.vault.time,
+            &args.cors_origins,
+        );
         let seed = vault_routes.is_some() && !args.no_seed;
         if let Some(vault_routes) = vault_routes {
             router = router.merge(vault_routes);
@@ -147,7 +151,7 @@ impl Application {
 }
 
 /// Layers every route shares. Trace spans carry the method, the path (never the query, which
-/// can hold filter values) and the request id; no body or header is logged.
+/// can hold filter values; segments that look like card numbers redacted) and the request id; no body or header is logged.
 fn with_http_layers(router: Router, max_body_bytes: usize) -> Router {
     let body_limit = BodyLimit(max_body_bytes);
     router
@@ -166,6 +170,8 @@ fn with_http_layers(router: Router, max_body_bytes: usize) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
+                    // A client can put anything in the path or its own request id: a card
+                    // number there is redacted before it reaches the log.
                     let request_id = request
                         .headers()
                         .get(REQUEST_ID)
@@ -174,8 +180,8 @@ fn with_http_layers(router: Router, max_body_bytes: usize) -> Router {
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
-                        path = %request.uri().path(),
-                        request_id,
+                        path = %redacted_path(request.uri().path()),
+                        request_id = %redacted_path(request_id),
                     )
                 })
                 .on_response(

@@ -85,6 +85,16 @@ pub struct ServeArgs {
     #[arg(long, env = "VAULTQL_NO_SEED")]
     pub no_seed: bool,
 
+    /// A browser origin allowed to call /graphql from its pages (CORS), as `scheme://host[:port]`,
+    /// e.g. https://app.example.com. Repeat for each origin; none by default.
+    #[arg(
+        long = "cors-origin",
+        env = "VAULTQL_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_parser = parse_origin
+    )]
+    pub cors_origins: Vec<String>,
+
     #[command(flatten)]
     pub vault: VaultArgs,
 }
@@ -222,6 +232,25 @@ impl FromStr for ApiKeySpec {
     }
 }
 
+/// An origin as browsers send it in `Origin`: a scheme, a host and maybe a port, nothing else.
+/// A wildcard is refused: the allow-list is the point.
+fn parse_origin(value: &str) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or("an origin starts with https:// or http://")?;
+    let well_formed = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !well_formed {
+        return Err(
+            "an origin is scheme://host[:port], with no path, wildcard or trailing slash".into(),
+        );
+    }
+    Ok(value.to_ascii_lowercase())
+}
+
 impl ServeArgs {
     /// Defaults for the given data directory, as the command line would give them.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
@@ -234,6 +263,7 @@ impl ServeArgs {
             upstream_connect_timeout_ms: 2_000,
             upstream_timeout_ms: 15_000,
             no_seed: false,
+            cors_origins: Vec::new(),
             vault: VaultArgs::new(data_dir),
         }
     }
@@ -254,6 +284,36 @@ mod tests {
         assert!("abc:0".parse::<ApiKeySpec>().is_err());
         assert!(":12".parse::<ApiKeySpec>().is_err());
         assert!("abc:1:x".parse::<ApiKeySpec>().is_err());
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        assert_eq!(
+            parse_origin("https://App.example.com").unwrap(),
+            "https://app.example.com"
+        );
+        assert!(parse_origin("http://localhost:5173").is_ok());
+        assert!(parse_origin("http://[::1]:5173").is_ok());
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "https://a.com/",
+            "https://a.com/x",
+            "a.com",
+            "https://",
+            "ftp://a.com",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+        let cli = Cli::try_parse_from([
+            "vaultql",
+            "--cors-origin",
+            "https://a.com",
+            "--cors-origin",
+            "http://b.com:81",
+        ])
+        .unwrap();
+        assert_eq!(cli.serve.cors_origins, ["https://a.com", "http://b.com:81"]);
     }
 
     #[test]

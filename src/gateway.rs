@@ -20,14 +20,16 @@ pub mod subscription_query;
 pub mod types;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::{Context, EmptySubscription, Schema};
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::loaders::billing::BillingLoaders;
@@ -114,6 +116,7 @@ pub fn router(
     batching: Batching,
     metrics: Arc<Metrics>,
     time: TimeSource,
+    cors_origins: &[String],
 ) -> Router {
     let schema = Schema::build(
         QueryRoot::default(),
@@ -145,7 +148,27 @@ pub fn router(
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)
-        .merge(http::router(schema, prepare, DEFAULT_QUERY))
+        .merge(http::router(schema, prepare, DEFAULT_QUERY).layer(cors(cors_origins)))
+}
+
+/// CORS for `/graphql`: only the listed origins, `GET` and `POST`, and the headers a GraphQL
+/// client sends (`Authorization` among them). With no origins, no CORS header is ever sent, so
+/// browsers keep every other origin out.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok());
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(600))
 }
 
 async fn metrics_text(State(state): State<GatewayState>) -> impl IntoResponse {

@@ -6,6 +6,7 @@
 //! - [`gateway`] is the GraphQL gateway; it reaches the vault only through [`upstream`].
 //! - [`qualpay`] is Qualpay's wire format (envelope and bodies, named as the OpenAPI spec names them).
 //! - [`vault`] is the Customer Vault service: REST routes, validation, storage, encryption.
+//! - [`redact`] takes card-like digits out of error messages and logged paths.
 //! - [`secret`] wraps values (card numbers, CVVs, keys) that must never reach a log or a response.
 //! - [`upstream`] is the Qualpay REST client the gateway uses; [`metrics`] counts its calls.
 //! - [`seed`] adds demo customers to a fresh embedded vault.
@@ -16,6 +17,7 @@ pub mod config;
 pub mod gateway;
 pub mod metrics;
 pub mod qualpay;
+pub mod redact;
 pub mod secret;
 pub mod seed;
 pub mod telemetry;

@@ -23,7 +23,8 @@ pub mod store;
 mod validate;
 mod wire;
 
-use std::path::Path;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,12 +96,8 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
     let mut specs: Vec<ApiKeySpec> = args.api_keys.iter().chain(extra_keys).cloned().collect();
     if specs.is_empty() {
         let dev = dev_key(&args.data_dir)?;
-        eprintln!(
-            "vaultql: no API key configured. Development key, FOR DEVELOPMENT ONLY: {} \
-             (merchant {DEV_MERCHANT_ID}). Try: curl -u {}: http://<listen>/platform/vault/customer",
-            dev.key, dev.key
-        );
-        specs.push(dev);
+        dev.announce("http://<listen>/platform/vault/customer");
+        specs.push(dev.spec);
     }
     let state = VaultState {
         service,
@@ -112,9 +109,36 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
     Ok(routes::router().with_state(state))
 }
 
+/// The development key of the demo merchant and the file that keeps it.
+pub struct DevKey {
+    pub spec: ApiKeySpec,
+    pub file: PathBuf,
+}
+
+impl DevKey {
+    /// Tells the developer where the key is. The key itself goes only to a terminal: when
+    /// stderr is a file or a pipe (Docker, systemd, a log collector) it is the log stream, and
+    /// there only the key file's path is said.
+    pub fn announce(&self, try_url: &str) {
+        let key = &self.spec.key;
+        if std::io::stderr().is_terminal() {
+            eprintln!(
+                "vaultql: the embedded vault's API key (merchant {DEV_MERCHANT_ID}), FOR \
+                 DEVELOPMENT ONLY: {key}  (try: curl -u {key}: {try_url})"
+            );
+        } else {
+            eprintln!(
+                "vaultql: the embedded vault's API key (merchant {DEV_MERCHANT_ID}), FOR \
+                 DEVELOPMENT ONLY, is in {} (stderr is not a terminal, so it is not printed)",
+                self.file.display()
+            );
+        }
+    }
+}
+
 /// The development key of the demo merchant, kept in the data directory so it survives
-/// restarts. Callers print it to the terminal (never to the log).
-pub fn dev_key(data_dir: &Path) -> anyhow::Result<ApiKeySpec> {
+/// restarts. Callers print it to a terminal only (never to the log).
+pub fn dev_key(data_dir: &Path) -> anyhow::Result<DevKey> {
     create_private_dir(data_dir)?;
     let path = data_dir.join(DEV_KEY_FILE);
     let key = match std::fs::read_to_string(&path) {
@@ -125,10 +149,13 @@ pub fn dev_key(data_dir: &Path) -> anyhow::Result<ApiKeySpec> {
             key
         }
     };
-    Ok(ApiKeySpec {
-        key,
-        merchant_id: DEV_MERCHANT_ID,
-        acts_for: Vec::new(),
+    Ok(DevKey {
+        spec: ApiKeySpec {
+            key,
+            merchant_id: DEV_MERCHANT_ID,
+            acts_for: Vec::new(),
+        },
+        file: path,
     })
 }
 

@@ -1,6 +1,5 @@
 //! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, media-type negotiation, batching, request limits and error scrubbing.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use async_graphql::parser::parse_query;
@@ -15,6 +14,7 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::graphiql;
+use crate::redact::{CARD_LIKE_DIGITS, redact_digits};
 
 /// Most operations one batched POST may carry.
 pub const MAX_BATCH: usize = 10;
@@ -28,8 +28,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Called on every request before execution, to attach per-request data (dataloaders).
 pub type Prepare = Arc<dyn Fn(async_graphql::Request) -> async_graphql::Request + Send + Sync>;
 
-/// Digit runs this long look like card or account numbers, which must never be echoed back.
-const REDACT_DIGIT_RUN: usize = 12;
+/// async-graphql's own messages (validation, input coercion) quote the caller's values: there
+/// any run of this many digits goes, since a CVV has 3 or 4.
+const ECHOED_DIGITS: usize = 3;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -152,19 +153,43 @@ fn checked_document(query: &str) -> Result<ExecutableDocument, Rejection> {
     if query.len() > MAX_QUERY_BYTES {
         let size = query.len();
         tracing::debug!(size, "GraphQL query over the size limit");
-        return Err(Rejection::request(format!(
-            "query of {size} bytes exceeds the limit of {MAX_QUERY_BYTES} bytes"
-        )));
+        return Err(Rejection::request(
+            "QUERY_TOO_LARGE",
+            format!("query of {size} bytes exceeds the limit of {MAX_QUERY_BYTES} bytes"),
+        ));
     }
-    let document = parse_query(query).map_err(|error| Rejection::Request(vec![error.into()]))?;
+    let document =
+        parse_query(query).map_err(|error| Rejection::Request(vec![syntax_error(error)]))?;
     let aliases = count_aliases(&document);
     if aliases > MAX_ALIASES {
         tracing::debug!(aliases, "GraphQL query over the alias limit");
-        return Err(Rejection::request(format!(
-            "query has {aliases} aliased fields, exceeding the limit of {MAX_ALIASES}"
-        )));
+        return Err(Rejection::request(
+            "QUERY_TOO_COMPLEX",
+            format!("query has {aliases} aliased fields, exceeding the limit of {MAX_ALIASES}"),
+        ));
     }
     Ok(document)
+}
+
+/// The parser's message quotes the offending source line, which may hold a card number or a
+/// CVV typed into a literal: only its position and what was expected there are kept.
+fn syntax_error(error: async_graphql::parser::Error) -> ServerError {
+    let locations: Vec<_> = error.positions().collect();
+    let expected = error
+        .to_string()
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("= ").map(str::to_owned));
+    let at = locations
+        .first()
+        .map(|pos| format!(" at line {}, column {}", pos.line, pos.column))
+        .unwrap_or_default();
+    let message = match expected {
+        Some(expected) => format!("syntax error{at}: {expected}"),
+        None => format!("syntax error{at}"),
+    };
+    let mut error = ServerError::new(message, None);
+    error.locations = locations;
+    error
 }
 
 /// Counts each definition once, not per spread: the parser caps nesting, so the walk is bounded.
@@ -318,8 +343,14 @@ impl Rejection {
         Self::Malformed(message.into())
     }
 
-    fn request(message: impl Into<String>) -> Self {
-        Self::Request(vec![ServerError::new(message, None)])
+    /// A request error of ours, with its `extensions.code`.
+    fn request(code: &str, message: impl Into<String>) -> Self {
+        let mut error = ServerError::new(message, None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+        Self::Request(vec![error])
     }
 
     fn status(&self, media: Media) -> StatusCode {
@@ -476,52 +507,54 @@ fn json_of(value: &impl serde::Serialize) -> Value {
 }
 
 fn errors_body(message: &str) -> Value {
-    json!({ "errors": [{ "message": scrub_digits(message) }] })
+    json!({ "errors": [{ "message": redact_digits(message, CARD_LIKE_DIGITS) }] })
 }
 
-/// The single exit for error messages, so scrubbing cannot be bypassed.
+/// The single exit for error messages, so scrubbing cannot be bypassed. Ours carry an
+/// `extensions.code` and numbers that matter (limits), so only card-like runs go; async-graphql's
+/// own (validation, coercion: they quote values the caller sent) lose every run of 3 digits.
 fn errors_json(errors: &[ServerError]) -> Value {
     let scrubbed = errors.iter().map(|error| {
+        let ours = error
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.get("code").is_some());
+        let min_digits = if ours {
+            CARD_LIKE_DIGITS
+        } else {
+            ECHOED_DIGITS
+        };
         let mut value = serde_json::to_value(error).unwrap_or_else(|_| json!({}));
-        value["message"] = Value::String(scrub_digits(&error.message).into_owned());
+        value["message"] = Value::String(redact_digits(&error.message, min_digits).into_owned());
         value
     });
     Value::Array(scrubbed.collect())
 }
 
-/// Defence in depth: a card number given as an Int literal can come back inside a parse or coercion message.
-fn scrub_digits(message: &str) -> Cow<'_, str> {
-    let bytes = message.as_bytes();
-    let mut scrubbed = String::new();
-    let (mut copied, mut i) = (0, 0);
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i - start >= REDACT_DIGIT_RUN {
-            scrubbed.push_str(&message[copied..start]);
-            scrubbed.push_str("[REDACTED]");
-            copied = i;
-        }
-        i += usize::from(i == start);
-    }
-    if copied == 0 {
-        return Cow::Borrowed(message);
-    }
-    scrubbed.push_str(&message[copied..]);
-    Cow::Owned(scrubbed)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::scrub_digits;
+    use super::syntax_error;
 
     #[test]
-    fn long_digit_runs_are_redacted() {
-        assert_eq!(scrub_digits("card 4111111111111111!"), "card [REDACTED]!");
-        assert_eq!(scrub_digits("123456789012"), "[REDACTED]");
-        assert_eq!(scrub_digits("a 12345678901 b"), "a 12345678901 b");
-        assert_eq!(scrub_digits("é 1234567890123 é"), "é [REDACTED] é");
+    fn a_syntax_error_keeps_its_position_and_never_the_source() {
+        for query in [
+            r#"mutation { addCard(cardNumber:"4111 1111 1111 1111" cvv2:"737" }"#,
+            "{ customer(customerId: 4111-1111-1111-1111 cvv2: 737 }",
+            "{ a(b: 4111111111111111, c: 737) ",
+        ] {
+            let error = async_graphql::parser::parse_query(query).expect_err(query);
+            let error = syntax_error(error);
+            assert!(
+                error.message.starts_with("syntax error at line 1, column"),
+                "{}",
+                error.message
+            );
+            assert!(
+                !error.message.contains("111") && !error.message.contains("737"),
+                "{}",
+                error.message
+            );
+            assert_eq!(error.locations.len(), 1);
+        }
     }
 }

@@ -338,6 +338,15 @@ async fn a_plan_in_use_cannot_be_deleted_until_its_subscriptions_end() {
         "an active subscription uses it: {}",
         resp.text
     );
+    // Another merchant learns nothing: the plan in use is as absent as one that never was.
+    let other = app.as_key(KEY_B);
+    let theirs = delete(&other, &path).await;
+    let never = delete(&other, "/plan/999999/delete").await;
+    assert_eq!(theirs.status, 404, "{}", theirs.text);
+    assert_eq!(
+        theirs.json, never.json,
+        "the same answer as for no plan at all"
+    );
     let paused = act(&app, sub_id(&sub), "pause", "PlanDel01").await;
     assert_eq!(paused.status, 200, "{}", paused.text);
     let resp = delete(&app, &path).await;

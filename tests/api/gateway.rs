@@ -8,6 +8,7 @@
 mod batching;
 mod billing_graph;
 mod billing_mutations;
+mod cors;
 mod errors;
 mod mutations;
 mod paging;

@@ -215,7 +215,42 @@ async fn logs_never_contain_card_numbers_cvvs_or_api_keys() {
         .await;
     assert_eq!(resp.status, 400, "{}", resp.text);
 
+    // Card numbers where no card number belongs: in a path (plain and percent-encoded with
+    // spaces) and as the request id, which the trace spans carry.
+    let in_path = generated_visa(798);
+    let spaced = generated_visa(797);
+    let spaced_path = format!(
+        "{}%20{}%20{}%20{}",
+        &spaced[..4],
+        &spaced[4..8],
+        &spaced[8..12],
+        &spaced[12..]
+    );
+    for path in [
+        format!("/vault/customer/{in_path}"),
+        format!("/vault/customer/{spaced_path}/billing"),
+    ] {
+        let resp = app
+            .send(Method::GET, &path, Auth::Key(KEY.into()), None)
+            .await;
+        assert_eq!(resp.status, 404, "{}", resp.text);
+    }
+    let as_request_id = generated_visa(796);
+    let resp = app
+        .client
+        .get(app.url("/vault/customer"))
+        .basic_auth(KEY, Some(""))
+        .header("x-request-id", &as_request_id)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(resp.status(), 200);
+
     let logs = capture::logs();
+    assert!(
+        logs.contains("/vault/customer/[REDACTED]"),
+        "the paths with card numbers were not logged at all, so this test cannot see a leak"
+    );
     assert!(
         !logs.trim().is_empty(),
         "nothing was logged, so this test cannot see a leak"
@@ -225,7 +260,13 @@ async fn logs_never_contain_card_numbers_cvvs_or_api_keys() {
         "this test's requests were not logged, so it cannot see a leak"
     );
     let mut forbidden: Vec<String> = numbers;
-    forbidden.push(generated_visa(799));
+    forbidden.extend([
+        generated_visa(799),
+        in_path,
+        spaced,
+        spaced_path,
+        as_request_id,
+    ]);
     forbidden.extend(ALL_FIXED_PANS.map(String::from));
     for key in [KEY, WRONG_KEY, "key-a", "key-b", "key-r"] {
         forbidden.push(key.to_owned());

@@ -347,15 +347,22 @@ impl BillingStore for SqliteStore {
         plan_id: i64,
         now: DateTime<Utc>,
     ) -> Result<PlanRow, StoreError> {
+        // The plan is looked up as the merchant's first: another merchant's plan is not found,
+        // whatever its state, so its use is never told (no "in use" for a plan one cannot see).
         let mut tx = self.write().await?;
-        let in_use: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE plan_id = ? AND status IN ('A', 'P', 'S'))",
+        let in_use: Option<bool> = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM subscriptions s WHERE s.plan_id = p.plan_id \
+             AND s.merchant_id = p.merchant_id AND s.status IN ('A', 'P', 'S')) \
+             FROM plans p WHERE p.merchant_id = ? AND p.plan_id = ? AND p.status <> 'D'",
         )
+        .bind(merchant_id)
         .bind(plan_id)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if in_use {
-            return Err(StoreError::PlanInUse);
+        match in_use {
+            None => return Err(StoreError::PlanNotFound),
+            Some(true) => return Err(StoreError::PlanInUse),
+            Some(false) => {}
         }
         let plan: PlanRow = sqlx::query_as(
             "UPDATE plans SET status = 'D', mod_timestamp = ? WHERE merchant_id = ? AND plan_id = ? \

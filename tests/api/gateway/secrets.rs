@@ -138,3 +138,51 @@ async fn no_graphql_response_carries_a_full_card_number_account_number_or_cvv() 
         );
     }
 }
+
+/// Card numbers as people type them, and CVVs, inside documents that do not parse or do not
+/// validate: the error may say where and what was expected, never quote what was sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn parse_and_validation_errors_never_echo_card_numbers_or_cvvs() {
+    let app = GatewayApp::spawn().await;
+    let broken = [
+        // Syntax errors (an unclosed object, a missing colon, a stray token) on the line with
+        // the number.
+        r#"mutation { addCard(input: { customerId: "S", cardNumber: "4111 1111 1111 1111" cvv2: "737" ) { __typename } }"#,
+        r#"mutation { addCard(input: { customerId: "S", cardNumber: "4111-1111-1111-1111", cvv2 "737" }) { __typename } }"#,
+        "mutation { addCard(input: { customerId: \"S\", cardNumber: 4111111111111111, cvv2: 737 } { __typename } }",
+        "{ customer(customerId: 4111 1111 1111 1111 737) { id } }",
+        // Valid syntax, values of the wrong type: the coercion messages quote values.
+        r#"mutation { addCard(input: { customerId: "S", cardNumber: 4111111111111111, expDate: "1239", cvv2: 737 }) { __typename } }"#,
+        r#"mutation { createSubscription(input: { customerId: "S", frequency: "4111 1111 1111 1111", amount: "737" }) { __typename } }"#,
+        r#"{ customers(first: "4111-1111-1111-1111", orderBy: { field: "737", direction: ASC }) { totalCount } }"#,
+    ];
+    for query in broken {
+        for accept in ["application/json", "application/graphql-response+json"] {
+            let response = reqwest::Client::new()
+                .post(format!("{}/graphql", app.base))
+                .header("content-type", "application/json")
+                .header("accept", accept)
+                .body(json!({ "query": query }).to_string())
+                .send()
+                .await
+                .expect("the gateway answers");
+            let status = response.status().as_u16();
+            let text = response.text().await.expect("a body");
+            assert!(status == 200 || status == 400, "{status} {text}");
+            assert!(text.contains("\"errors\""), "refused: {text}");
+            for echo in ["4111", "1111", "737"] {
+                assert!(!text.contains(echo), "{echo} echoed for {query}: {text}");
+            }
+        }
+    }
+    // The position is still there to find the mistake by.
+    let (_, body) = app.graphql_status(broken[0], json!({})).await;
+    let error = &body["errors"][0];
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("syntax error at line 1, column")),
+        "{body:#}"
+    );
+    assert_eq!(error["locations"][0]["line"], 1, "{body:#}");
+}

@@ -76,3 +76,54 @@ async fn the_gateway_sees_only_its_own_merchants_customers() {
         json!({ "customers": { "totalCount": 1, "nodes": [{ "customerId": "Mine1" }] }, "theirs": null })
     );
 }
+
+/// Under Docker or systemd stderr is the log stream: the binary, started with stderr on a
+/// pipe, names the key file and never prints the key.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_development_key_stays_out_of_stderr_when_it_is_not_a_terminal() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a data dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultql"))
+        .args(["--listen", "127.0.0.1:0", "--no-seed", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    // The server says where GraphiQL is once it listens: read up to that line.
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let ready = line.contains("GraphiQL at");
+            seen.push(line);
+            if ready {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .expect("stderr was read");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let text = lines.join("\n");
+    assert!(
+        text.contains("GraphiQL at"),
+        "the server did not start: {text}"
+    );
+    let key_file = dir.path().join("dev-api-key");
+    let key = std::fs::read_to_string(&key_file).expect("the key file");
+    let key = key.trim();
+    assert_eq!(key.len(), 32, "a generated key");
+    assert!(!text.contains(key), "the key was printed: {text}");
+    assert!(
+        text.contains(&key_file.display().to_string()),
+        "stderr says where the key is: {text}"
+    );
+}
