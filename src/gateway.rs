@@ -7,6 +7,7 @@
 //! - [`http`] serves GraphQL over HTTP (and GraphiQL, from `graphiql`); [`error`] maps failures
 //!   to `extensions.code`.
 
+pub mod cost;
 pub mod customer_query;
 pub mod error;
 pub mod graphiql;
@@ -44,8 +45,6 @@ pub type VaultSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Deepest query accepted.
 const MAX_DEPTH: usize = 20;
-/// Most fields one query may resolve, counting each connection page's items.
-const MAX_COMPLEXITY: usize = 20_000;
 
 /// The schema, without any data: for `vaultql schema` and for building the served one.
 pub fn schema() -> VaultSchema {
@@ -55,7 +54,7 @@ pub fn schema() -> VaultSchema {
         EmptySubscription,
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
+    .extension(cost::CostLimit)
     .finish()
 }
 
@@ -124,7 +123,7 @@ pub fn router(
         EmptySubscription,
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
+    .extension(cost::CostLimit)
     .data(upstream.clone())
     .finish();
     let loader_upstream = upstream.clone();

@@ -1,5 +1,6 @@
 //! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, media-type negotiation, batching, request limits and error scrubbing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::parser::parse_query;
@@ -20,8 +21,12 @@ use crate::redact::{CARD_LIKE_DIGITS, redact_digits};
 pub const MAX_BATCH: usize = 10;
 /// Largest accepted query document, in bytes.
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
-/// Most aliased fields in one document: aliases let a small query fan out into many resolver calls.
+/// Most aliased fields in one document, each fragment counted once per spread: aliases let a
+/// small query fan out into many resolver calls.
 pub const MAX_ALIASES: usize = 100;
+/// Most fields one document selects, each fragment counted once per spread. Checked before
+/// validation, which walks every spread again.
+pub const MAX_FIELDS: usize = 5_000;
 /// Largest accepted POST body: room for a full batch of maximal queries plus their variables.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -160,7 +165,17 @@ fn checked_document(query: &str) -> Result<ExecutableDocument, Rejection> {
     }
     let document =
         parse_query(query).map_err(|error| Rejection::Request(vec![syntax_error(error)]))?;
-    let aliases = count_aliases(&document);
+    let Selections { fields, aliases } = selections(&document);
+    if fields > MAX_FIELDS {
+        tracing::debug!(fields, "GraphQL query over the field limit");
+        return Err(Rejection::request(
+            "QUERY_TOO_COMPLEX",
+            format!(
+                "query selects {fields} fields (fragments counted at each spread), exceeding \
+                 the limit of {MAX_FIELDS}"
+            ),
+        ));
+    }
     if aliases > MAX_ALIASES {
         tracing::debug!(aliases, "GraphQL query over the alias limit");
         return Err(Rejection::request(
@@ -192,28 +207,89 @@ fn syntax_error(error: async_graphql::parser::Error) -> ServerError {
     error
 }
 
-/// Counts each definition once, not per spread: the parser caps nesting, so the walk is bounded.
-fn count_aliases(document: &ExecutableDocument) -> usize {
-    let operations = document
-        .operations
-        .iter()
-        .map(|(_, op)| &op.node.selection_set.node);
-    let fragments = document
-        .fragments
-        .values()
-        .map(|f| &f.node.selection_set.node);
-    operations.chain(fragments).map(aliases_in).sum()
+/// What a document selects when it runs.
+#[derive(Clone, Copy, Default)]
+struct Selections {
+    fields: usize,
+    aliases: usize,
 }
 
-fn aliases_in(set: &SelectionSet) -> usize {
-    let count = |item: &Selection| match item {
-        Selection::Field(field) => {
-            usize::from(field.node.alias.is_some()) + aliases_in(&field.node.selection_set.node)
-        }
-        Selection::InlineFragment(inline) => aliases_in(&inline.node.selection_set.node),
-        Selection::FragmentSpread(_) => 0,
+impl std::ops::AddAssign for Selections {
+    fn add_assign(&mut self, other: Self) {
+        self.fields = self.fields.saturating_add(other.fields);
+        self.aliases = self.aliases.saturating_add(other.aliases);
+    }
+}
+
+/// Fragments spread inside fragments deeper than this count as over every limit.
+const MAX_FRAGMENT_NESTING: usize = 32;
+
+/// Fields and aliases of every operation, each fragment counted once per spread (a fragment's
+/// own count is worked out once). A spread of an unknown fragment, or of one already being
+/// expanded (a cycle), counts nothing here: validation refuses both.
+fn selections(document: &ExecutableDocument) -> Selections {
+    let mut walk = SpreadWalk {
+        document,
+        counted: HashMap::new(),
+        expanding: Vec::new(),
     };
-    set.items.iter().map(|item| count(&item.node)).sum()
+    let mut total = Selections::default();
+    for (_, operation) in document.operations.iter() {
+        total += walk.set(&operation.node.selection_set.node);
+    }
+    total
+}
+
+struct SpreadWalk<'a> {
+    document: &'a ExecutableDocument,
+    counted: HashMap<&'a str, Selections>,
+    expanding: Vec<&'a str>,
+}
+
+impl<'a> SpreadWalk<'a> {
+    fn set(&mut self, set: &'a SelectionSet) -> Selections {
+        let mut total = Selections::default();
+        for item in &set.items {
+            total += match &item.node {
+                Selection::Field(field) => {
+                    let mut field_total = Selections {
+                        fields: 1,
+                        aliases: usize::from(field.node.alias.is_some()),
+                    };
+                    field_total += self.set(&field.node.selection_set.node);
+                    field_total
+                }
+                Selection::InlineFragment(inline) => self.set(&inline.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(spread.node.fragment_name.node.as_str())
+                }
+            };
+        }
+        total
+    }
+
+    fn fragment(&mut self, name: &'a str) -> Selections {
+        if let Some(counted) = self.counted.get(name) {
+            return *counted;
+        }
+        if self.expanding.len() >= MAX_FRAGMENT_NESTING {
+            return Selections {
+                fields: usize::MAX,
+                aliases: usize::MAX,
+            };
+        }
+        let Some(fragment) = self.document.fragments.get(name) else {
+            return Selections::default();
+        };
+        if self.expanding.contains(&name) {
+            return Selections::default();
+        }
+        self.expanding.push(name);
+        let counted = self.set(&fragment.node.selection_set.node);
+        self.expanding.pop();
+        self.counted.insert(name, counted);
+        counted
+    }
 }
 
 /// Mirrors the executor's choice of operation; an ambiguous or unknown name is left for it to report.

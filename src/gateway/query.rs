@@ -56,6 +56,7 @@ impl CustomerQuery {
         clippy::too_many_arguments,
         reason = "a Relay connection field takes its four paging arguments plus filter and order"
     )]
+    #[graphql(complexity = "crate::gateway::cost::page(first, last, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -105,6 +106,7 @@ impl BillingQuery {
     }
 
     /// Plans by code; archived ones only with `includeArchived`.
+    #[graphql(complexity = "crate::gateway::cost::page(first, last, child_complexity)")]
     async fn plans(
         &self,
         ctx: &Context<'_>,
@@ -160,6 +162,7 @@ impl BillingQuery {
     }
 
     /// Subscriptions, newest first, a page at a time (like `customers`).
+    #[graphql(complexity = "crate::gateway::cost::page(first, last, child_complexity)")]
     async fn subscriptions(
         &self,
         ctx: &Context<'_>,

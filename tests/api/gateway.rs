@@ -9,6 +9,7 @@ mod batching;
 mod billing_graph;
 mod billing_mutations;
 mod cors;
+mod cost;
 mod errors;
 mod mutations;
 mod paging;

@@ -92,6 +92,7 @@ impl Customer {
     }
 
     /// The customer's cards (bank accounts are in `bankAccounts`), oldest first.
+    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
     pub async fn cards(&self) -> Vec<Card> {
         self.payment_method_list()
             .into_iter()
@@ -100,6 +101,7 @@ impl Customer {
     }
 
     /// The customer's ACH bank accounts, oldest first.
+    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
     pub async fn bank_accounts(&self) -> Vec<BankAccount> {
         self.payment_method_list()
             .into_iter()
@@ -108,6 +110,7 @@ impl Customer {
     }
 
     /// Cards and bank accounts together, oldest first.
+    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
     pub async fn payment_methods(&self) -> Vec<PaymentMethod> {
         self.payment_method_list()
     }
@@ -127,11 +130,14 @@ impl Customer {
             .find(PaymentMethod::primary)
     }
 
+    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
+
     pub async fn shipping_addresses(&self) -> Vec<ShippingAddress> {
         self.shipping_address_list()
     }
 
     /// The customer's subscriptions, newest first; only those with one of `status` when given.
+    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
     pub async fn subscriptions(
         &self,
         ctx: &Context<'_>,

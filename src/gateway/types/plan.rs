@@ -131,6 +131,7 @@ impl Plan {
     }
 
     /// The subscriptions on this plan.
+    #[graphql(complexity = "crate::gateway::cost::page(first, last, child_complexity)")]
     pub async fn subscriptions(
         &self,
         ctx: &Context<'_>,

@@ -166,6 +166,7 @@ impl BillingSubscription {
     }
 
     /// Payment attempts, newest first.
+    #[graphql(complexity = "crate::gateway::cost::page(first, last, child_complexity)")]
     pub async fn transactions(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,127 @@
+//! Query cost: pages multiply, fragments count at every spread, aliases at every use; a query
+//! over the limit is refused before any upstream call.
+
+use serde_json::{Value, json};
+
+use super::support::{GatewayApp, errors};
+
+/// The amplification query of the issue: 50 aliased pages of 100 customers, each spreading a
+/// fragment with 50 aliased `cards { customer { ... } }`.
+fn amplification() -> String {
+    let cards: Vec<String> = (0..50)
+        .map(|i| format!("c{i}: cards {{ cardId customer {{ customerId cards {{ cardId }} }} }}"))
+        .collect();
+    let pages: Vec<String> = (0..50)
+        .map(|i| format!("p{i}: customers(first: 100) {{ edges {{ node {{ ...F }} }} }}"))
+        .collect();
+    format!(
+        "{{ {} }} fragment F on Customer {{ customerId {} }}",
+        pages.join(" "),
+        cards.join(" ")
+    )
+}
+
+async fn refused_without_upstream_calls(app: &GatewayApp, query: &str) -> Value {
+    let before = app.upstream_requests().await;
+    let (status, body) = app.graphql_status(query, json!({})).await;
+    assert_eq!(
+        app.upstream_requests().await,
+        before,
+        "no upstream call: {body:#}"
+    );
+    assert_eq!(status, 200, "{body:#}");
+    assert!(body.get("data").is_none_or(Value::is_null), "{body:#}");
+    let errors = errors(&body);
+    assert_eq!(errors.len(), 1, "{body:#}");
+    errors[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_amplification_query_is_refused_before_any_upstream_call() {
+    let app = GatewayApp::spawn().await;
+    let query = amplification();
+    assert!(
+        query.len() < 6 * 1024,
+        "a small document: {} bytes",
+        query.len()
+    );
+    let error = refused_without_upstream_calls(&app, &query).await;
+    assert_eq!(
+        error["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{error:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_costs_its_selection_once_per_item_and_the_message_says_cost_and_limit() {
+    let app = GatewayApp::spawn().await;
+    // 1 + 100 × (edges 1 + node 1 + customerId 1 + cards (1 + 10 × (1 + …))) stays under the
+    // limit; five such pages, and pages of 100 inside pages of 100, do not.
+    let page = "customers(first: 100) { edges { node { customerId cards { cardId last4 } } } }";
+    let (_, body) = app
+        .graphql_status(&format!("{{ {page} }}"), json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+
+    let nested = "{ customers(first: 100) { edges { node { customerId subscriptions { \
+                  transactions(first: 100) { edges { node { transactionId } } } } } } } }";
+    let error = refused_without_upstream_calls(&app, nested).await;
+    assert_eq!(
+        error["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{error:#}"
+    );
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("query costs ") && message.contains("over the limit of 50000"),
+        "{message}"
+    );
+    let without_first = "{ customers { edges { node { customerId subscriptions { \
+                         transactions { edges { node { transactionId } } } } } } } }";
+    let (_, body) = app.graphql_status(without_first, json!({})).await;
+    assert!(body.get("errors").is_none(), "10 by default: {body:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aliases_count_at_every_spread_of_their_fragment() {
+    let app = GatewayApp::spawn().await;
+    let aliases: Vec<String> = (0..60).map(|i| format!("a{i}: customerId")).collect();
+    let fragment = format!("fragment F on Customer {{ {} }}", aliases.join(" "));
+    let once = format!(r#"{{ x: customer(customerId: "NONE") {{ ...F }} }} {fragment}"#);
+    let (_, body) = app.graphql_status(&once, json!({})).await;
+    assert!(body.get("errors").is_none(), "61 aliases: {body:#}");
+    let twice = format!(
+        r#"{{ x: customer(customerId: "NONE") {{ ...F }} y: customer(customerId: "NONE") {{ ...F }} }} {fragment}"#
+    );
+    let error = refused_without_upstream_calls(&app, &twice).await;
+    assert_eq!(
+        error["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{error:#}"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("122 aliased fields"),
+        "{error:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fragments_spread_inside_fragments_are_counted_without_walking_them_all() {
+    let app = GatewayApp::spawn().await;
+    // F0 spreads F1 ten times, F1 spreads F2 ten times, …: 10^8 fields once expanded.
+    let mut fragments = vec!["fragment F8 on Customer { customerId }".to_owned()];
+    for level in (0..8).rev() {
+        let spreads = vec![format!("...F{}", level + 1); 10].join(" ");
+        fragments.push(format!("fragment F{level} on Customer {{ {spreads} }}"));
+    }
+    let query = format!(
+        r#"{{ customer(customerId: "NONE") {{ ...F0 }} }} {}"#,
+        fragments.join(" ")
+    );
+    let error = refused_without_upstream_calls(&app, &query).await;
+    assert_eq!(
+        error["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{error:#}"
+    );
+}
