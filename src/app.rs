@@ -17,7 +17,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs};
+use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs, Toggle};
 use crate::gateway;
 use crate::gateway::loaders::Batching;
 use crate::metrics::Metrics;
@@ -80,7 +80,7 @@ impl Application {
         let upstream = Upstream::new(
             &UpstreamConfig {
                 base_url,
-                api_key,
+                api_key: api_key.clone(),
                 connect_timeout: Duration::from_millis(args.upstream_connect_timeout_ms),
                 request_timeout: Duration::from_millis(args.upstream_timeout_ms),
             },
@@ -90,12 +90,18 @@ impl Application {
             mode: args.upstream_batch,
             window: Duration::from_millis(args.batch_window_ms),
         };
+        // The development key fills GraphiQL's Headers tab only for the embedded vault on a
+        // loopback address: never for Qualpay (--upstream), never for a page others can reach.
+        let development_key =
+            (vault_routes.is_some() && args.listen.ip().is_loopback()).then_some(api_key.as_str());
         let mut router = gateway::router(
             upstream.clone(),
             batching,
             metrics,
             args.vault.time,
             &args.cors_origins,
+            args.graphiql == Toggle::On,
+            development_key,
         );
         let seed = vault_routes.is_some() && !args.no_seed;
         if let Some(vault_routes) = vault_routes {

@@ -95,8 +95,19 @@ pub struct ServeArgs {
     )]
     pub cors_origins: Vec<String>,
 
+    /// GraphiQL on GET /graphql from a browser: `on` or `off` (production). With the embedded
+    /// vault on a loopback address, its Headers tab starts with the development key.
+    #[arg(long, env = "VAULTQL_GRAPHIQL", value_enum, default_value_t = Toggle::On)]
+    pub graphiql: Toggle,
+
     #[command(flatten)]
     pub vault: VaultArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Toggle {
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -264,6 +275,7 @@ impl ServeArgs {
             upstream_timeout_ms: 15_000,
             no_seed: false,
             cors_origins: Vec::new(),
+            graphiql: Toggle::On,
             vault: VaultArgs::new(data_dir),
         }
     }

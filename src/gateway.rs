@@ -8,6 +8,7 @@
 //!   to `extensions.code`.
 
 pub mod cost;
+pub mod credentials;
 pub mod customer_query;
 pub mod error;
 pub mod graphiql;
@@ -29,6 +30,8 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -116,6 +119,8 @@ pub fn router(
     metrics: Arc<Metrics>,
     time: TimeSource,
     cors_origins: &[String],
+    graphiql: bool,
+    development_key: Option<&str>,
 ) -> Router {
     let schema = Schema::build(
         QueryRoot::default(),
@@ -124,22 +129,24 @@ pub fn router(
     )
     .limit_depth(MAX_DEPTH)
     .extension(cost::CostLimit)
-    .data(upstream.clone())
     .finish();
-    let loader_upstream = upstream.clone();
-    // Loaders are made per request: a cache shared across requests would leak data between them.
-    // The time is read here, once per request.
-    let prepare: http::Prepare = Arc::new(move |request| {
-        request
-            .data(RequestTime(time.now()))
-            .data(CustomerByIdLoader::per_request(
-                loader_upstream.clone(),
-                batching,
-            ))
-            .data(BillingLoaders::per_request(
-                &loader_upstream,
-                batching.window,
-            ))
+    // Each request acts with its caller's key: its upstream client and its loaders are made
+    // for that key alone (a cache shared across requests would leak data between them), and
+    // the schema holds no client of its own to fall back on. The time is read here, once per
+    // operation.
+    let base = upstream.clone();
+    let admit: http::Admit = Arc::new(move |headers| {
+        let key = credentials::secret_key(headers)?;
+        let upstream = base
+            .with_api_key(key.expose())
+            .ok_or(http::Unauthenticated("the API key cannot be sent on"))?;
+        Ok(Arc::new(move |request: async_graphql::Request| {
+            request
+                .data(RequestTime(time.now()))
+                .data(CustomerByIdLoader::per_request(upstream.clone(), batching))
+                .data(BillingLoaders::per_request(&upstream, batching.window))
+                .data(upstream.clone())
+        }) as http::Prepare)
     });
     let state = GatewayState { upstream, metrics };
     Router::new()
@@ -147,7 +154,25 @@ pub fn router(
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)
-        .merge(http::router(schema, prepare, DEFAULT_QUERY).layer(cors(cors_origins)))
+        .merge(
+            http::router(schema, admit, graphiql_page(graphiql, development_key))
+                .layer(cors(cors_origins)),
+        )
+}
+
+/// GraphiQL on `GET /graphql`, its Headers tab filled with `development_key` when there is one.
+fn graphiql_page(on: bool, development_key: Option<&str>) -> http::Graphiql {
+    if !on {
+        return http::Graphiql::Off;
+    }
+    let default_headers = development_key.map(|key| {
+        let basic = BASE64.encode(format!("{key}:"));
+        format!("{{\n  \"Authorization\": \"Basic {basic}\"\n}}")
+    });
+    http::Graphiql::On {
+        default_query: DEFAULT_QUERY,
+        default_headers,
+    }
 }
 
 /// CORS for `/graphql`: only the listed origins, `GET` and `POST`, and the headers a GraphQL

@@ -87,6 +87,19 @@ impl Upstream {
         })
     }
 
+    /// The same client acting with another API key: the caller's own, passed through per
+    /// GraphQL request. `None` when the key cannot be sent in a header.
+    pub fn with_api_key(&self, api_key: &str) -> Option<Upstream> {
+        let mut authorization =
+            HeaderValue::from_str(&format!("Basic {}", BASE64.encode(format!("{api_key}:"))))
+                .ok()?;
+        authorization.set_sensitive(true);
+        Some(Upstream {
+            authorization,
+            ..self.clone()
+        })
+    }
+
     /// `GET /vault/customer`: one page of customers, with their cards and addresses.
     pub async fn browse_customers(
         &self,

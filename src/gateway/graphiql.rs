@@ -27,7 +27,12 @@ const START_JS: &str = r#""use strict";
   var root = document.getElementById("graphiql");
   var fetcher = GraphiQL.createFetcher({ url: root.dataset.endpoint });
   ReactDOM.createRoot(root).render(
-    React.createElement(GraphiQL, { fetcher: fetcher, defaultQuery: root.dataset.defaultQuery })
+    React.createElement(GraphiQL, {
+      fetcher: fetcher,
+      defaultQuery: root.dataset.defaultQuery,
+      defaultHeaders: root.dataset.defaultHeaders,
+      shouldPersistHeaders: false
+    })
   );
 })();
 "#;
@@ -42,7 +47,7 @@ const PAGE: &str = r#"<!doctype html>
 <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
 </head>
 <body>
-<div id="graphiql" data-endpoint="/graphql" data-default-query="DEFAULT_QUERY">Loading GraphiQL…</div>
+<div id="graphiql" data-endpoint="/graphql" data-default-query="DEFAULT_QUERY" data-default-headers="DEFAULT_HEADERS">Loading GraphiQL…</div>
 <script src="/graphiql/react.production.min.js?v=VERSION"></script>
 <script src="/graphiql/react-dom.production.min.js?v=VERSION"></script>
 <script src="/graphiql/graphiql.min.js?v=VERSION"></script>
@@ -96,18 +101,29 @@ pub fn asset_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 /// The HTML page; `default_query` is the example shown in the editor on first visit.
-pub fn page(default_query: &str) -> Response {
+/// What the Headers tab starts with when no key may be filled in: how to give one.
+const PASTE_A_KEY: &str =
+    "{\n  \"Authorization\": \"Basic <base64 of YOUR_API_KEY followed by a colon>\"\n}";
+
+/// The page. `default_headers` fills GraphiQL's Headers tab (the development key, in
+/// development only); without it the tab says how to give a key. The page is never stored: it
+/// may hold a key.
+pub fn page(default_query: &str, default_headers: Option<&str>) -> Response {
     if !GRAPHIQL_AVAILABLE {
         return ([(header::CONTENT_TYPE, HTML)], UNAVAILABLE_PAGE).into_response();
     }
     let html = PAGE
         .replace("VERSION", ASSET_VERSION)
-        .replace("DEFAULT_QUERY", &escape_attribute(default_query));
+        .replace("DEFAULT_QUERY", &escape_attribute(default_query))
+        .replace(
+            "DEFAULT_HEADERS",
+            &escape_attribute(default_headers.unwrap_or(PASTE_A_KEY)),
+        );
     let headers = [
         (header::CONTENT_TYPE, HTML),
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::CACHE_CONTROL, "no-cache"),
+        (header::CACHE_CONTROL, "no-store"),
     ];
     (headers, html).into_response()
 }

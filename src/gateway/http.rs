@@ -30,8 +30,19 @@ pub const MAX_FIELDS: usize = 5_000;
 /// Largest accepted POST body: room for a full batch of maximal queries plus their variables.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Called on every request before execution, to attach per-request data (dataloaders).
+/// Attaches per-request data (the caller's upstream client, dataloaders) to an operation.
 pub type Prepare = Arc<dyn Fn(async_graphql::Request) -> async_graphql::Request + Send + Sync>;
+
+/// Admits a request by its headers before anything in it is parsed: what to attach to each of
+/// its operations, or why it is refused (a 401).
+pub type Admit = Arc<dyn Fn(&HeaderMap) -> Result<Prepare, Unauthenticated> + Send + Sync>;
+
+/// Why a request's credentials were refused; the message never quotes them.
+#[derive(Debug, Clone, Copy)]
+pub struct Unauthenticated(pub &'static str);
+
+/// The challenge sent with every 401.
+const WWW_AUTHENTICATE: &str = r#"Basic realm="vaultql", charset="UTF-8""#;
 
 /// async-graphql's own messages (validation, input coercion) quote the caller's values: there
 /// any run of this many digits goes, since a CVV has 3 or 4.
@@ -41,16 +52,29 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 struct Shared<E> {
     executor: E,
-    prepare: Prepare,
-    default_query: &'static str,
+    admit: Admit,
+    graphiql: Graphiql,
+}
+
+/// How `GET /graphql` answers a browser.
+#[derive(Clone)]
+pub enum Graphiql {
+    /// No page: production.
+    Off,
+    /// The page, with this example query, and headers to start with (the development key, only
+    /// when the gateway runs with its embedded vault on loopback).
+    On {
+        default_query: &'static str,
+        default_headers: Option<String>,
+    },
 }
 
 /// `GET`/`POST /graphql`, plus GraphiQL (its page on `GET /graphql` from browsers, its files under `/graphiql/`).
-pub fn router<E: Executor>(executor: E, prepare: Prepare, default_query: &'static str) -> Router {
+pub fn router<E: Executor>(executor: E, admit: Admit, graphiql: Graphiql) -> Router {
     let shared = Arc::new(Shared {
         executor,
-        prepare,
-        default_query,
+        admit,
+        graphiql,
     });
     Router::new()
         .route("/graphql", get(get_graphql::<E>).post(post_graphql::<E>))
@@ -65,14 +89,24 @@ async fn get_graphql<E: Executor>(
 ) -> Response {
     let raw = uri.query().unwrap_or_default();
     let has_query = form_urlencoded::parse(raw.as_bytes()).any(|(key, _)| key == "query");
-    if !has_query && accepts(&headers, "text/html") {
-        return graphiql::page(shared.default_query);
+    if !has_query
+        && accepts(&headers, "text/html")
+        && let Graphiql::On {
+            default_query,
+            default_headers,
+        } = &shared.graphiql
+    {
+        return graphiql::page(default_query, default_headers.as_deref());
     }
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
+    let prepare = match (shared.admit)(&headers) {
+        Ok(prepare) => prepare,
+        Err(refused) => return reply(media, Err(Rejection::unauthenticated(refused.0))),
+    };
     let result = match get_fields(raw) {
-        Ok(fields) => run_json(&shared, Value::Object(fields), true).await,
+        Ok(fields) => run_json(&shared, &prepare, Value::Object(fields), true).await,
         Err(rejection) => Err(rejection),
     };
     reply(media, result)
@@ -85,6 +119,10 @@ async fn post_graphql<E: Executor>(
 ) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
+    };
+    let prepare = match (shared.admit)(&headers) {
+        Ok(prepare) => prepare,
+        Err(refused) => return reply(media, Err(Rejection::unauthenticated(refused.0))),
     };
     if !is_json_utf8(&headers) {
         let message = "POST bodies must be sent as Content-Type: application/json (UTF-8)";
@@ -99,8 +137,8 @@ async fn post_graphql<E: Executor>(
         return json_response(StatusCode::PAYLOAD_TOO_LARGE, media, errors_body(&message));
     };
     let result = match serde_json::from_slice(&bytes) {
-        Ok(Value::Array(batch)) => return run_batch(&shared, media, batch).await,
-        Ok(single) => run_json(&shared, single, false).await,
+        Ok(Value::Array(batch)) => return run_batch(&shared, &prepare, media, batch).await,
+        Ok(single) => run_json(&shared, &prepare, single, false).await,
         Err(error) => Err(Rejection::malformed(format!(
             "malformed JSON body: {error}"
         ))),
@@ -109,7 +147,12 @@ async fn post_graphql<E: Executor>(
 }
 
 /// Runs sequentially: a batch is at most `MAX_BATCH` operations, and this keeps a batch's load on upstreams bounded.
-async fn run_batch<E: Executor>(shared: &Shared<E>, media: Media, batch: Vec<Value>) -> Response {
+async fn run_batch<E: Executor>(
+    shared: &Shared<E>,
+    prepare: &Prepare,
+    media: Media,
+    batch: Vec<Value>,
+) -> Response {
     if batch.is_empty() || batch.len() > MAX_BATCH {
         let message = match batch.len() {
             0 => "a batch must hold at least one operation".to_owned(),
@@ -120,14 +163,18 @@ async fn run_batch<E: Executor>(shared: &Shared<E>, media: Media, batch: Vec<Val
     }
     let mut results = Vec::with_capacity(batch.len());
     for item in batch {
-        let result = run_json(shared, item, false).await;
-        results.push(result.unwrap_or_else(Rejection::into_body));
+        match run_json(shared, prepare, item, false).await {
+            // The key is the whole batch's: refused for one operation, refused for all.
+            Err(rejection @ Rejection::Unauthenticated(_)) => return reply(media, Err(rejection)),
+            result => results.push(result.unwrap_or_else(Rejection::into_body)),
+        }
     }
     json_response(StatusCode::OK, media, Value::Array(results))
 }
 
 async fn run_json<E: Executor>(
     shared: &Shared<E>,
+    prepare: &Prepare,
     body: Value,
     via_get: bool,
 ) -> Result<Value, Rejection> {
@@ -136,12 +183,24 @@ async fn run_json<E: Executor>(
     if via_get && selects_mutation(&document, params.operation_name.as_deref()) {
         return Err(Rejection::MutationOverGet);
     }
-    let request = (shared.prepare)(params.into_request(document)?);
+    let request = prepare(params.into_request(document)?);
     let response = shared.executor.execute(request).await;
+    if response.errors.iter().any(is_unauthenticated) {
+        // The upstream refused the caller's key: a 401, not a 200 with field errors.
+        return Err(Rejection::Unauthenticated(response.errors));
+    }
     if is_request_error(&response) {
         return Err(Rejection::Request(response.errors));
     }
     Ok(response_body(response))
+}
+
+fn is_unauthenticated(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"))
+        .is_some_and(|code| *code == GqlValue::from("UNAUTHENTICATED"))
 }
 
 /// async-graphql gives parse, validation, variable-coercion and operation-selection failures `data: null` and
@@ -412,11 +471,20 @@ enum Rejection {
     Request(Vec<ServerError>),
     /// The spec requires 405 whatever the media type.
     MutationOverGet,
+    /// No usable credentials, or the upstream refused them: 401 whatever the media type.
+    Unauthenticated(Vec<ServerError>),
 }
 
 impl Rejection {
     fn malformed(message: impl Into<String>) -> Self {
         Self::Malformed(message.into())
+    }
+
+    fn unauthenticated(message: &str) -> Self {
+        let Self::Request(errors) = Self::request("UNAUTHENTICATED", message) else {
+            unreachable!("Rejection::request makes a request error")
+        };
+        Self::Unauthenticated(errors)
     }
 
     /// A request error of ours, with its `extensions.code`.
@@ -434,6 +502,7 @@ impl Rejection {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Request(_) => media.request_error_status(),
             Self::MutationOverGet => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -441,7 +510,9 @@ impl Rejection {
     fn into_body(self) -> Value {
         match self {
             Self::Malformed(message) => errors_body(&message),
-            Self::Request(errors) => json!({ "errors": errors_json(&errors) }),
+            Self::Request(errors) | Self::Unauthenticated(errors) => {
+                json!({ "errors": errors_json(&errors) })
+            }
             Self::MutationOverGet => errors_body("mutations are only accepted over POST"),
         }
     }
@@ -542,11 +613,16 @@ fn reply(media: Media, result: Result<Value, Rejection>) -> Response {
         Ok(body) => return json_response(StatusCode::OK, media, body),
         Err(rejection) => rejection,
     };
-    let over_get = matches!(rejection, Rejection::MutationOverGet);
+    let extra = match rejection {
+        Rejection::MutationOverGet => Some((header::ALLOW, "POST")),
+        Rejection::Unauthenticated(_) => Some((header::WWW_AUTHENTICATE, WWW_AUTHENTICATE)),
+        _ => None,
+    };
     let mut response = json_response(rejection.status(media), media, rejection.into_body());
-    if over_get {
-        let allow = HeaderValue::from_static("POST");
-        response.headers_mut().insert(header::ALLOW, allow);
+    if let Some((name, value)) = extra {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
     }
     response
 }

@@ -10,6 +10,7 @@ mod billing_graph;
 mod billing_mutations;
 mod cors;
 mod cost;
+mod credentials;
 mod errors;
 mod mutations;
 mod paging;

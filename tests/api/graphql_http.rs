@@ -51,8 +51,18 @@ struct Tag(&'static str);
 
 async fn spawn() -> String {
     let schema = Schema::build(Query, Mutation, EmptySubscription).finish();
-    let prepare: gql_http::Prepare = Arc::new(|request| request.data(Tag("prepared")));
-    let app = gql_http::router(schema, prepare, "{ hello }");
+    // Admits every request: credentials are the gateway's, tested in `gateway::credentials`.
+    let admit: gql_http::Admit = Arc::new(|_| {
+        Ok(
+            Arc::new(|request: async_graphql::Request| request.data(Tag("prepared")))
+                as gql_http::Prepare,
+        )
+    });
+    let graphiql = gql_http::Graphiql::On {
+        default_query: "{ hello }",
+        default_headers: None,
+    };
+    let app = gql_http::router(schema, admit, graphiql);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -223,20 +223,24 @@ async fn a_gateway_with_a_wrong_key_is_unauthenticated_and_not_ready() {
     let sandbox = Sandbox::spawn().await;
     let app = GatewayApp::in_front_of(&sandbox, "wrong-key").await;
 
-    let body = app
-        .graphql(
+    // The key is passed through and the upstream refuses it: a 401 with the upstream's
+    // error, not a 200 with field errors.
+    let (status, body) = app
+        .graphql_status(
             r#"{ customer(customerId: "Anyone") { customerId } }"#,
             json!({}),
         )
         .await;
+    assert_eq!(status, 401, "{body:#}");
     assert_upstream_error(&body, "customer", "UNAUTHENTICATED", Some((4, 401)));
 
-    let body = app
-        .graphql(
+    let (status, body) = app
+        .graphql_status(
             "mutation { deleteCustomer(input: { customerId: \"Anyone\" }) { deletedCustomerId } }",
             json!({}),
         )
         .await;
+    assert_eq!(status, 401, "{body:#}");
     assert_upstream_error(&body, "deleteCustomer", "UNAUTHENTICATED", Some((4, 401)));
     assert_gateway_snapshot("error_unauthenticated", &body);
 

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::support::{EXP, GatewayApp, ROUTING, visa};
+use super::support::{EXP, GATEWAY_KEY, GatewayApp, ROUTING, basic, visa};
 
 const CREATE: &str = "mutation C($input: CreateCustomerInput!) {
   createCustomer(input: $input) {
@@ -160,6 +160,7 @@ async fn parse_and_validation_errors_never_echo_card_numbers_or_cvvs() {
         for accept in ["application/json", "application/graphql-response+json"] {
             let response = reqwest::Client::new()
                 .post(format!("{}/graphql", app.base))
+                .header("authorization", basic(GATEWAY_KEY))
                 .header("content-type", "application/json")
                 .header("accept", accept)
                 .body(json!({ "query": query }).to_string())

@@ -69,12 +69,24 @@ fn scratch_dir() -> TempDir {
         .expect("a temporary directory")
 }
 
-fn client() -> reqwest::Client {
+/// A client whose every request carries `key` as GraphQL credentials (HTTP Basic, the key as
+/// user name, an empty password).
+fn client(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, basic(key));
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
+        .default_headers(headers)
         .build()
         .expect("an HTTP client")
+}
+
+/// `Authorization: Basic` with `key` as user name and an empty password.
+pub fn basic(key: &str) -> reqwest::header::HeaderValue {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+    reqwest::header::HeaderValue::from_str(&format!("Basic {encoded}")).expect("a header value")
 }
 
 /// Everything secret this app was sent.
@@ -314,6 +326,10 @@ impl GatewayApp {
 
     async fn start(args: ServeArgs, dirs: Vec<Arc<TempDir>>) -> GatewayApp {
         capture::init();
+        let key = args
+            .upstream_api_key
+            .clone()
+            .unwrap_or_else(|| GATEWAY_KEY.to_owned());
         let app = Application::build(args).await.expect("the gateway starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(async move {
@@ -322,7 +338,7 @@ impl GatewayApp {
         GatewayApp {
             base,
             vault: None,
-            client: client(),
+            client: client(&key),
             secrets: Arc::default(),
             _dirs: dirs,
         }
