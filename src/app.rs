@@ -93,16 +93,17 @@ impl Application {
         // The development key fills GraphiQL's Headers tab only for the embedded vault on a
         // loopback address: never for Qualpay (--upstream), never for a page others can reach.
         let development_key =
-            (vault_routes.is_some() && args.listen.ip().is_loopback()).then_some(api_key.as_str());
-        let mut router = gateway::router(
-            upstream.clone(),
+            (vault_routes.is_some() && args.listen.ip().is_loopback()).then(|| api_key.clone());
+        let settings = gateway::Settings {
             batching,
-            metrics,
-            args.vault.time,
-            &args.cors_origins,
-            args.graphiql == Toggle::On,
+            time: args.vault.time,
+            cors_origins: args.cors_origins.clone(),
+            graphiql: args.graphiql == Toggle::On,
             development_key,
-        );
+            max_upstream_calls: args.max_upstream_calls,
+            max_response_bytes: args.max_response_bytes,
+        };
+        let mut router = gateway::router(upstream.clone(), metrics, settings);
         let seed = vault_routes.is_some() && !args.no_seed;
         if let Some(vault_routes) = vault_routes {
             router = router.merge(vault_routes);

@@ -95,6 +95,17 @@ pub struct ServeArgs {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Most upstream (REST) calls one GraphQL request may make, batched operations together;
+    /// fields past it fail with TOO_MANY_UPSTREAM_CALLS.
+    #[arg(long, env = "VAULTQL_MAX_UPSTREAM_CALLS", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_upstream_calls: u32,
+
+    /// Largest GraphQL response body, in bytes; a larger one is replaced by a
+    /// RESPONSE_TOO_LARGE error.
+    #[arg(long, env = "VAULTQL_MAX_RESPONSE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_response_bytes: usize,
+
     /// GraphiQL on GET /graphql from a browser: `on` or `off` (production). With the embedded
     /// vault on a loopback address, its Headers tab starts with the development key.
     #[arg(long, env = "VAULTQL_GRAPHIQL", value_enum, default_value_t = Toggle::On)]
@@ -276,6 +287,8 @@ impl ServeArgs {
             no_seed: false,
             cors_origins: Vec::new(),
             graphiql: Toggle::On,
+            max_upstream_calls: 100,
+            max_response_bytes: 8 * 1024 * 1024,
             vault: VaultArgs::new(data_dir),
         }
     }

@@ -113,15 +113,32 @@ const DEFAULT_QUERY: &str = "# Customers with their payment methods and addresse
 ";
 
 /// `/graphql` (and GraphiQL's assets), `/metrics`, `/healthz` and `/readyz`.
-pub fn router(
-    upstream: Upstream,
-    batching: Batching,
-    metrics: Arc<Metrics>,
-    time: TimeSource,
-    cors_origins: &[String],
-    graphiql: bool,
-    development_key: Option<&str>,
-) -> Router {
+/// How the gateway serves `/graphql`.
+pub struct Settings {
+    pub batching: Batching,
+    pub time: TimeSource,
+    /// Browser origins allowed by CORS.
+    pub cors_origins: Vec<String>,
+    /// Whether GraphiQL is served.
+    pub graphiql: bool,
+    /// The key GraphiQL's Headers tab starts with (development only).
+    pub development_key: Option<String>,
+    /// Most upstream calls one GraphQL request may make.
+    pub max_upstream_calls: u32,
+    /// Largest GraphQL response body, in bytes.
+    pub max_response_bytes: usize,
+}
+
+pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> Router {
+    let Settings {
+        batching,
+        time,
+        cors_origins,
+        graphiql,
+        development_key,
+        max_upstream_calls,
+        max_response_bytes,
+    } = settings;
     let schema = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -139,7 +156,8 @@ pub fn router(
         let key = credentials::secret_key(headers)?;
         let upstream = base
             .with_api_key(key.expose())
-            .ok_or(http::Unauthenticated("the API key cannot be sent on"))?;
+            .ok_or(http::Unauthenticated("the API key cannot be sent on"))?
+            .with_call_budget(max_upstream_calls);
         Ok(Arc::new(move |request: async_graphql::Request| {
             request
                 .data(RequestTime(time.now()))
@@ -155,8 +173,13 @@ pub fn router(
         .route("/readyz", get(ready))
         .with_state(state)
         .merge(
-            http::router(schema, admit, graphiql_page(graphiql, development_key))
-                .layer(cors(cors_origins)),
+            http::router(
+                schema,
+                admit,
+                graphiql_page(graphiql, development_key.as_deref()),
+                max_response_bytes,
+            )
+            .layer(cors(&cors_origins)),
         )
 }
 

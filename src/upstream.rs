@@ -6,6 +6,7 @@
 mod error;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -55,6 +56,25 @@ pub struct Upstream {
     platform: Url,
     authorization: HeaderValue,
     metrics: Arc<Metrics>,
+    /// The calls left to the GraphQL request this client serves; `None`: unbounded.
+    budget: Option<Arc<CallBudget>>,
+}
+
+/// How many upstream calls one GraphQL request may still make.
+struct CallBudget {
+    left: AtomicU32,
+    limit: u32,
+}
+
+impl CallBudget {
+    /// Takes one call; false when none is left.
+    fn take(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+    }
 }
 
 impl Upstream {
@@ -84,6 +104,7 @@ impl Upstream {
             platform,
             authorization,
             metrics,
+            budget: None,
         })
     }
 
@@ -98,6 +119,18 @@ impl Upstream {
             authorization,
             ..self.clone()
         })
+    }
+
+    /// The same client, allowed `limit` calls in all (its clones share them): one GraphQL
+    /// request's, so that no query can make unbounded upstream work.
+    pub fn with_call_budget(&self, limit: u32) -> Upstream {
+        Upstream {
+            budget: Some(Arc::new(CallBudget {
+                left: AtomicU32::new(limit),
+                limit,
+            })),
+            ..self.clone()
+        }
     }
 
     /// `GET /vault/customer`: one page of customers, with their cards and addresses.
@@ -484,6 +517,13 @@ impl Upstream {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<T, UpstreamError> {
+        if let Some(budget) = &self.budget
+            && !budget.take()
+        {
+            return Err(UpstreamError::CallBudgetSpent {
+                limit: budget.limit,
+            });
+        }
         let mut url = self.platform.clone();
         url.path_segments_mut()
             .expect("the base URL was checked to be a base")

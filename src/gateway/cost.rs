@@ -11,6 +11,8 @@ use std::sync::Arc;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::{ServerError, ValidationResult};
 
+use super::error::coded;
+
 /// Most a query may cost.
 pub const MAX_COST: usize = 50_000;
 /// Items a connection is taken to return when the query gives neither `first` nor `last`.
@@ -62,19 +64,14 @@ impl Extension for CostLimitExtension {
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
         if result.complexity > MAX_COST {
-            let mut error = ServerError::new(
+            return Err(vec![coded(
+                "QUERY_TOO_COMPLEX",
                 format!(
                     "query costs {}, over the limit of {MAX_COST}: ask for smaller pages \
                      (first/last) or fewer fields",
                     result.complexity
                 ),
-                None,
-            );
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", "QUERY_TOO_COMPLEX");
-            return Err(vec![error]);
+            )]);
         }
         Ok(result)
     }

@@ -5,9 +5,10 @@
 //! |------|---------|
 //! | `BAD_USER_INPUT` | the input was refused (by the gateway, or by the vault with a 400, 402, 409 or 413) |
 //! | `NOT_FOUND` | no such customer, card or address |
-//! | `UNAUTHENTICATED` | the vault refused the gateway's API key (401, 403) |
+//! | `UNAUTHENTICATED` | the vault refused the caller's API key (401, 403): the answer is a 401 |
 //! | `UPSTREAM_ERROR` | the vault failed or answered something unreadable |
 //! | `UPSTREAM_UNAVAILABLE` | the vault could not be reached or timed out |
+//! | `TOO_MANY_UPSTREAM_CALLS` | the GraphQL request has made all its upstream calls |
 //! | `INTERNAL` | a fault in the gateway itself |
 //!
 //! When the vault answered, `extensions.upstreamCode` is its envelope `code` and
@@ -45,6 +46,7 @@ impl GatewayError {
             Self::Upstream(UpstreamError::Timeout | UpstreamError::Transport(_)) => {
                 "UPSTREAM_UNAVAILABLE"
             }
+            Self::Upstream(UpstreamError::CallBudgetSpent { .. }) => "TOO_MANY_UPSTREAM_CALLS",
         }
     }
 }
@@ -67,6 +69,17 @@ impl ErrorExtensions for GatewayError {
             }
         })
     }
+}
+
+/// An error the gateway raises around execution (a limit, a refusal), with its
+/// `extensions.code`.
+pub fn coded(code: &str, message: impl Into<String>) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
 }
 
 /// For a nullable field: reports the error and makes the field null, so its siblings still

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
+use super::error::coded;
 use super::graphiql;
 use crate::redact::{CARD_LIKE_DIGITS, redact_digits};
 
@@ -54,6 +55,7 @@ struct Shared<E> {
     executor: E,
     admit: Admit,
     graphiql: Graphiql,
+    max_response_bytes: usize,
 }
 
 /// How `GET /graphql` answers a browser.
@@ -70,11 +72,17 @@ pub enum Graphiql {
 }
 
 /// `GET`/`POST /graphql`, plus GraphiQL (its page on `GET /graphql` from browsers, its files under `/graphiql/`).
-pub fn router<E: Executor>(executor: E, admit: Admit, graphiql: Graphiql) -> Router {
+pub fn router<E: Executor>(
+    executor: E,
+    admit: Admit,
+    graphiql: Graphiql,
+    max_response_bytes: usize,
+) -> Router {
     let shared = Arc::new(Shared {
         executor,
         admit,
         graphiql,
+        max_response_bytes,
     });
     Router::new()
         .route("/graphql", get(get_graphql::<E>).post(post_graphql::<E>))
@@ -192,7 +200,41 @@ async fn run_json<E: Executor>(
     if is_request_error(&response) {
         return Err(Rejection::Request(response.errors));
     }
-    Ok(response_body(response))
+    let body = response_body(response);
+    let size = encoded_len(&body);
+    if size > shared.max_response_bytes {
+        // Execution happened (a mutation's change stands); only its answer is withheld.
+        tracing::debug!(size, "GraphQL response over the size limit");
+        let error = coded(
+            "RESPONSE_TOO_LARGE",
+            format!(
+                "the response of {size} bytes exceeds the limit of {} bytes: ask for smaller \
+                 pages or fewer fields",
+                shared.max_response_bytes
+            ),
+        );
+        return Ok(json!({ "data": null, "errors": errors_json(&[error]) }));
+    }
+    Ok(body)
+}
+
+/// The length of `value` as JSON, counted without keeping the text.
+fn encoded_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 fn is_unauthenticated(error: &ServerError) -> bool {
@@ -481,20 +523,12 @@ impl Rejection {
     }
 
     fn unauthenticated(message: &str) -> Self {
-        let Self::Request(errors) = Self::request("UNAUTHENTICATED", message) else {
-            unreachable!("Rejection::request makes a request error")
-        };
-        Self::Unauthenticated(errors)
+        Self::Unauthenticated(vec![coded("UNAUTHENTICATED", message)])
     }
 
     /// A request error of ours, with its `extensions.code`.
     fn request(code: &str, message: impl Into<String>) -> Self {
-        let mut error = ServerError::new(message, None);
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("code", code);
-        Self::Request(vec![error])
+        Self::Request(vec![coded(code, message)])
     }
 
     fn status(&self, media: Media) -> StatusCode {

@@ -16,6 +16,12 @@ pub enum UpstreamError {
     Transport(String),
     #[error("the vault's answer could not be read: {0}")]
     Decode(String),
+    /// The GraphQL request has made all the upstream calls one request may make.
+    #[error(
+        "this request has made the {limit} upstream calls one request may make: ask for less \
+         in one request"
+    )]
+    CallBudgetSpent { limit: u32 },
 }
 
 impl UpstreamError {

@@ -62,7 +62,7 @@ async fn spawn() -> String {
         default_query: "{ hello }",
         default_headers: None,
     };
-    let app = gql_http::router(schema, admit, graphiql);
+    let app = gql_http::router(schema, admit, graphiql, 1024 * 1024);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -125,3 +125,62 @@ async fn fragments_spread_inside_fragments_are_counted_without_walking_them_all(
         "{error:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_request_makes_at_most_its_upstream_calls() {
+    let app = GatewayApp::spawn_with(|args| args.max_upstream_calls = 2).await;
+    // Three pages with different filters: three browse calls, one too many.
+    let query = r#"{
+      a: customers(first: 1, filter: { customerId: "A" }) { totalCount }
+      b: customers(first: 1, filter: { customerId: "B" }) { totalCount }
+      c: customers(first: 1, filter: { customerId: "C" }) { totalCount }
+    }"#;
+    let before = app.upstream_requests().await;
+    let (status, body) = app.graphql_status(query, json!({})).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(app.upstream_requests().await - before, 2, "{body:#}");
+    let errors = errors(&body);
+    assert_eq!(errors.len(), 1, "{body:#}");
+    assert_eq!(
+        errors[0]["extensions"]["code"], "TOO_MANY_UPSTREAM_CALLS",
+        "{body:#}"
+    );
+    let answered = ["a", "b", "c"]
+        .iter()
+        .filter(|alias| body["data"][**alias]["totalCount"].is_number())
+        .count();
+    assert_eq!(answered, 2, "{body:#}");
+
+    // The budget is the request's: the next one has its own.
+    let (status, body) = app
+        .graphql_status(r#"{ customers(first: 1) { totalCount } }"#, json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.get("errors").is_none(), "{body:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_over_the_size_limit_is_replaced_by_an_error() {
+    let app = GatewayApp::spawn_with(|args| args.max_response_bytes = 2_000).await;
+    let (status, body) = app.graphql_status("{ __typename }", json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["__typename"], "QueryRoot", "{body:#}");
+
+    let (status, body) = app
+        .graphql_status("{ __schema { types { name description } } }", json!({}))
+        .await;
+    assert_eq!(status, 200, "{body:#}");
+    assert!(body["data"].is_null(), "{body:#}");
+    let error = &errors(&body)[0];
+    assert_eq!(
+        error["extensions"]["code"], "RESPONSE_TOO_LARGE",
+        "{error:#}"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("exceeds the limit of 2000 bytes"),
+        "{error:#}"
+    );
+}
