@@ -102,6 +102,7 @@ impl Application {
             development_key,
             max_upstream_calls: args.max_upstream_calls,
             max_response_bytes: args.max_response_bytes,
+            max_concurrent_requests: args.max_concurrent_requests,
         };
         let mut router = gateway::router(upstream.clone(), metrics, settings);
         let seed = vault_routes.is_some() && !args.no_seed;

@@ -106,6 +106,12 @@ pub struct ServeArgs {
     #[arg(long, env = "VAULTQL_MAX_RESPONSE_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_response_bytes: usize,
 
+    /// Most GraphQL requests this process works on at once; one more is answered 503 at once
+    /// (so a hung upstream cannot pile up unbounded work).
+    #[arg(long, env = "VAULTQL_MAX_CONCURRENT_REQUESTS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_requests: u32,
+
     /// GraphiQL on GET /graphql from a browser: `on` or `off` (production). With the embedded
     /// vault on a loopback address, its Headers tab starts with the development key.
     #[arg(long, env = "VAULTQL_GRAPHIQL", value_enum, default_value_t = Toggle::On)]
@@ -288,6 +294,7 @@ impl ServeArgs {
             cors_origins: Vec::new(),
             graphiql: Toggle::On,
             max_upstream_calls: 100,
+            max_concurrent_requests: 256,
             max_response_bytes: 8 * 1024 * 1024,
             vault: VaultArgs::new(data_dir),
         }

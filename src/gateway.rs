@@ -33,6 +33,7 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::gateway::error::{GatewayError, gql};
@@ -127,6 +128,8 @@ pub struct Settings {
     pub max_upstream_calls: u32,
     /// Largest GraphQL response body, in bytes.
     pub max_response_bytes: usize,
+    /// Most `/graphql` requests worked on at once.
+    pub max_concurrent_requests: u32,
 }
 
 pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> Router {
@@ -138,6 +141,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         development_key,
         max_upstream_calls,
         max_response_bytes,
+        max_concurrent_requests,
     } = settings;
     let schema = Schema::build(
         QueryRoot::default(),
@@ -179,8 +183,37 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
                 graphiql_page(graphiql, development_key.as_deref()),
                 max_response_bytes,
             )
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(Semaphore::new(max_concurrent_requests as usize)),
+                at_most_so_many,
+            ))
             .layer(cors(&cors_origins)),
         )
+}
+
+/// Works on a request only while fewer than the limit are in progress; one more is answered
+/// 503 at once rather than queued, so a hung upstream cannot pile up work.
+async fn at_most_so_many(
+    State(in_progress): State<Arc<Semaphore>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let Ok(_permit) = in_progress.try_acquire() else {
+        let body = serde_json::json!({ "errors": [{
+            "message": "the gateway is working on as many requests as it may: try again shortly",
+            "extensions": { "code": "OVERLOADED" },
+        }] });
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+                (header::RETRY_AFTER, "1"),
+            ],
+            body.to_string(),
+        )
+            .into_response();
+    };
+    next.run(request).await
 }
 
 /// GraphiQL on `GET /graphql`, its Headers tab filled with `development_key` when there is one.

@@ -1,9 +1,12 @@
 //! Query cost: pages multiply, fragments count at every spread, aliases at every use; a query
 //! over the limit is refused before any upstream call.
 
-use serde_json::{Value, json};
+use std::sync::Arc;
 
-use super::support::{GatewayApp, errors};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use super::support::{GATEWAY_KEY, GatewayApp, basic, errors};
 
 /// The amplification query of the issue: 50 aliased pages of 100 customers, each spreading a
 /// fragment with 50 aliased `cards { customer { ... } }`.
@@ -183,4 +186,79 @@ async fn a_response_over_the_size_limit_is_replaced_by_an_error() {
             .contains("exceeds the limit of 2000 bytes"),
         "{error:#}"
     );
+}
+
+/// An upstream that tells the test when each request arrives and answers only once released.
+async fn held_upstream() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+    Arc<Semaphore>,
+) {
+    let (arrived, arrivals) = tokio::sync::mpsc::unbounded_channel();
+    let release = Arc::new(Semaphore::new(0));
+    let gate = release.clone();
+    let router = axum::Router::new().fallback(move || {
+        let arrived = arrived.clone();
+        let gate = gate.clone();
+        async move {
+            let _ = arrived.send(());
+            gate.acquire().await.expect("the gate stays open").forget();
+            axum::Json(json!({ "code": 0, "message": "Success", "totalRecords": 0, "data": [] }))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (url, arrivals, release)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_over_the_concurrency_limit_is_answered_503_at_once() {
+    let (url, mut arrivals, release) = held_upstream().await;
+    let app = GatewayApp::in_front_of_url_customized(&url, GATEWAY_KEY, |args| {
+        args.max_concurrent_requests = 2;
+    })
+    .await;
+    let query = json!({ "query": "{ customers(first: 1) { totalCount } }" });
+    let send = |base: String| {
+        let query = query.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(format!("{base}/graphql"))
+                .header("authorization", basic(GATEWAY_KEY))
+                .json(&query)
+                .send()
+                .await
+                .expect("an answer");
+            let status = response.status().as_u16();
+            let retry_after = response.headers().get("retry-after").cloned();
+            let body: Value = response.json().await.expect("JSON");
+            (status, retry_after, body)
+        }
+    };
+    let first = tokio::spawn(send(app.base.clone()));
+    let second = tokio::spawn(send(app.base.clone()));
+    // Both are in progress once the upstream has both of their calls.
+    for _ in 0..2 {
+        arrivals.recv().await.expect("a call arrives");
+    }
+    let (status, retry_after, body) = send(app.base.clone()).await;
+    assert_eq!(status, 503, "{body:#}");
+    assert!(retry_after.is_some());
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "OVERLOADED",
+        "{body:#}"
+    );
+
+    release.add_permits(1_000);
+    for held in [first, second] {
+        let (status, _, body) = held.await.expect("the request ends");
+        assert_eq!(status, 200, "{body:#}");
+    }
+    let (status, _, body) = send(app.base.clone()).await;
+    assert_eq!(status, 200, "the places are free again: {body:#}");
 }

@@ -301,9 +301,18 @@ impl GatewayApp {
 
     /// A pure gateway in front of whatever answers at `url`, batching as `batch` says.
     pub async fn in_front_of_url_with(url: &str, key: &str, batch: UpstreamBatch) -> GatewayApp {
+        Self::in_front_of_url_customized(url, key, |args| args.upstream_batch = batch).await
+    }
+
+    /// A pure gateway in front of whatever answers at `url`, with settings of the test's.
+    pub async fn in_front_of_url_customized(
+        url: &str,
+        key: &str,
+        customize: impl FnOnce(&mut ServeArgs),
+    ) -> GatewayApp {
         let dir = scratch_dir();
         let mut args = Self::args(dir.path().to_path_buf());
-        args.upstream_batch = batch;
+        customize(&mut args);
         args.upstream = Some(url.to_owned());
         args.upstream_api_key = Some(key.to_owned());
         args.upstream_connect_timeout_ms = 1_000;
