@@ -103,6 +103,7 @@ impl Application {
             max_upstream_calls: args.max_upstream_calls,
             max_response_bytes: args.max_response_bytes,
             max_concurrent_requests: args.max_concurrent_requests,
+            max_auth_failures: args.max_auth_failures,
         };
         let mut router = gateway::router(upstream.clone(), metrics, settings);
         let seed = vault_routes.is_some() && !args.no_seed;
@@ -147,9 +148,13 @@ impl Application {
         let address = self.listener.local_addr()?;
         tracing::info!(%address, "listening");
         let server = tokio::spawn(
-            axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(shutdown_signal())
-                .into_future(),
+            axum::serve(
+                self.listener,
+                self.router
+                    .into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .into_future(),
         );
         if let Some(startup) = self.startup {
             startup.run(address).await;

@@ -112,6 +112,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_requests: u32,
 
+    /// Failed authentications (401 answers) one client address may get per minute; past it,
+    /// its requests are answered 429 until the minute is over.
+    #[arg(long, env = "VAULTQL_MAX_AUTH_FAILURES", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_auth_failures: u32,
+
     /// GraphiQL on GET /graphql from a browser: `on` or `off` (production). With the embedded
     /// vault on a loopback address, its Headers tab starts with the development key.
     #[arg(long, env = "VAULTQL_GRAPHIQL", value_enum, default_value_t = Toggle::On)]
@@ -295,6 +301,7 @@ impl ServeArgs {
             graphiql: Toggle::On,
             max_upstream_calls: 100,
             max_concurrent_requests: 256,
+            max_auth_failures: 20,
             max_response_bytes: 8 * 1024 * 1024,
             vault: VaultArgs::new(data_dir),
         }

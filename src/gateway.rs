@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod customer_query;
 pub mod error;
 pub mod graphiql;
+pub mod guard;
 pub mod http;
 pub mod ids;
 pub mod loaders;
@@ -130,7 +131,12 @@ pub struct Settings {
     pub max_response_bytes: usize,
     /// Most `/graphql` requests worked on at once.
     pub max_concurrent_requests: u32,
+    /// Failed authentications one client address may make per [`AUTH_FAILURE_WINDOW`].
+    pub max_auth_failures: u32,
 }
+
+/// The window over which failed authentications are counted per client address.
+pub const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> Router {
     let Settings {
@@ -142,6 +148,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         max_upstream_calls,
         max_response_bytes,
         max_concurrent_requests,
+        max_auth_failures,
     } = settings;
     let schema = Schema::build(
         QueryRoot::default(),
@@ -185,35 +192,17 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
             )
             .layer(axum::middleware::from_fn_with_state(
                 Arc::new(Semaphore::new(max_concurrent_requests as usize)),
-                at_most_so_many,
+                guard::at_most_so_many,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(guard::AuthFailures::new(
+                    max_auth_failures,
+                    AUTH_FAILURE_WINDOW,
+                )),
+                guard::limit_auth_failures,
             ))
             .layer(cors(&cors_origins)),
         )
-}
-
-/// Works on a request only while fewer than the limit are in progress; one more is answered
-/// 503 at once rather than queued, so a hung upstream cannot pile up work.
-async fn at_most_so_many(
-    State(in_progress): State<Arc<Semaphore>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let Ok(_permit) = in_progress.try_acquire() else {
-        let body = serde_json::json!({ "errors": [{
-            "message": "the gateway is working on as many requests as it may: try again shortly",
-            "extensions": { "code": "OVERLOADED" },
-        }] });
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [
-                (header::CONTENT_TYPE, "application/json; charset=utf-8"),
-                (header::RETRY_AFTER, "1"),
-            ],
-            body.to_string(),
-        )
-            .into_response();
-    };
-    next.run(request).await
 }
 
 /// GraphiQL on `GET /graphql`, its Headers tab filled with `development_key` when there is one.

@@ -59,7 +59,8 @@ fn basic_text(key: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_or_malformed_credentials_are_a_401_everywhere_before_any_upstream_call() {
-    let app = GatewayApp::spawn().await;
+    // Thirty refusals from one address: more than the default allows before it answers 429.
+    let app = GatewayApp::spawn_with(|args| args.max_auth_failures = 1_000).await;
     let single = json!({ "query": "{ customers(first: 5) { totalCount } }" });
     let batch = json!([single, { "query": "mutation { deleteCustomer(input: { customerId: \"ADA\" }) { deletedCustomerId } }" }]);
     let wrong_forms = [
@@ -217,4 +218,61 @@ async fn graphiql_holds_the_development_key_only_for_the_embedded_vault_on_loopb
     let (status, _, page) = graphiql_page(&off).await;
     assert_ne!(status, 200, "{page}");
     assert!(!page.contains(&encoded), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_address_that_keeps_failing_authentication_is_answered_429_even_with_a_good_key() {
+    let app = GatewayApp::spawn_with(|args| args.max_auth_failures = 3).await;
+    let query = json!({ "query": "{ customers(first: 1) { totalCount } }" });
+    let good = basic_text(GATEWAY_KEY);
+    let answer = send(
+        &app,
+        Method::POST,
+        "application/json",
+        Some(&good),
+        Some(query.clone()),
+    )
+    .await;
+    assert_eq!(
+        answer.status, 200,
+        "a good key is not a failure: {:#}",
+        answer.body
+    );
+    for guess in ["guess-1", "guess-2", "guess-3"] {
+        let answer = send(
+            &app,
+            Method::POST,
+            "application/json",
+            Some(&basic_text(guess)),
+            Some(query.clone()),
+        )
+        .await;
+        assert_eq!(answer.status, 401, "{:#}", answer.body);
+    }
+    let before = app.upstream_requests().await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", app.base))
+        .header("authorization", &good)
+        .json(&query)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "TOO_MANY_FAILED_AUTHENTICATIONS",
+        "{body:#}"
+    );
+    assert_eq!(
+        app.upstream_requests().await,
+        before,
+        "refused before any upstream call"
+    );
 }
