@@ -54,8 +54,9 @@ pub struct ServeArgs {
     #[arg(long, env = "VAULTQL_UPSTREAM_URL")]
     pub upstream: Option<String>,
 
-    /// API key for the upstream. Required with --upstream; with the embedded vault, the vault
-    /// accepts it for the demo merchant (made, kept in --data-dir and printed when absent).
+    /// The gateway's own API key for the upstream, for readiness checks and seeding (GraphQL
+    /// requests bring their own). Required with --upstream; with the embedded vault, the vault
+    /// accepts it for the demo merchant (made and kept in --data-dir when absent).
     #[arg(long, env = "VAULTQL_UPSTREAM_API_KEY", hide_env_values = true)]
     pub upstream_api_key: Option<String>,
 

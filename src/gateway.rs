@@ -6,6 +6,8 @@
 //! - [`loaders`] batch upstream calls; [`paging`] maps Relay connections onto browse pages;
 //! - [`http`] serves GraphQL over HTTP (and GraphiQL, from `graphiql`); [`error`] maps failures
 //!   to `extensions.code`.
+//! - [`credentials`] says who a request acts for; [`cost`] prices a query before it runs;
+//!   [`guard`] limits requests in progress and failed authentications per address.
 
 pub mod cost;
 pub mod credentials;
@@ -114,7 +116,6 @@ const DEFAULT_QUERY: &str = "# Customers with their payment methods and addresse
 }
 ";
 
-/// `/graphql` (and GraphiQL's assets), `/metrics`, `/healthz` and `/readyz`.
 /// How the gateway serves `/graphql`.
 pub struct Settings {
     pub batching: Batching,
@@ -138,6 +139,8 @@ pub struct Settings {
 /// The window over which failed authentications are counted per client address.
 pub const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
+/// `/graphql` (and GraphiQL's assets), `/metrics`, `/healthz` and `/readyz`. `upstream` is the
+/// gateway's own client (readiness); GraphQL requests get one of their own, for their key.
 pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> Router {
     let Settings {
         batching,

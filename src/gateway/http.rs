@@ -1,4 +1,4 @@
-//! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, media-type negotiation, batching, request limits and error scrubbing.
+//! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, admission by credentials before anything is parsed, media-type negotiation, batching, request limits and error scrubbing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
