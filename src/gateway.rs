@@ -33,8 +33,6 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -46,7 +44,7 @@ use crate::gateway::mutation::MutationRoot;
 use crate::gateway::query::QueryRoot;
 use crate::metrics::Metrics;
 use crate::time::TimeSource;
-use crate::upstream::Upstream;
+use crate::upstream::{Upstream, basic_authorization};
 
 pub type VaultSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -213,10 +211,12 @@ fn graphiql_page(on: bool, development_key: Option<&str>) -> http::Graphiql {
     if !on {
         return http::Graphiql::Off;
     }
-    let default_headers = development_key.map(|key| {
-        let basic = BASE64.encode(format!("{key}:"));
-        format!("{{\n  \"Authorization\": \"Basic {basic}\"\n}}")
-    });
+    let default_headers = development_key
+        .and_then(basic_authorization)
+        .and_then(|basic| {
+            let basic = basic.to_str().ok()?;
+            Some(format!("{{\n  \"Authorization\": \"{basic}\"\n}}"))
+        });
     http::Graphiql::On {
         default_query: DEFAULT_QUERY,
         default_headers,

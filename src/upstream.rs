@@ -89,11 +89,8 @@ impl Upstream {
             .map_err(|()| anyhow::anyhow!("--upstream must be an http(s) URL"))?
             .pop_if_empty()
             .push("platform");
-        let mut authorization = HeaderValue::from_str(&format!(
-            "Basic {}",
-            BASE64.encode(format!("{}:", config.api_key))
-        ))?;
-        authorization.set_sensitive(true);
+        let authorization = basic_authorization(&config.api_key)
+            .ok_or_else(|| anyhow::anyhow!("the upstream API key cannot be sent in a header"))?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
@@ -111,12 +108,8 @@ impl Upstream {
     /// The same client acting with another API key: the caller's own, passed through per
     /// GraphQL request. `None` when the key cannot be sent in a header.
     pub fn with_api_key(&self, api_key: &str) -> Option<Upstream> {
-        let mut authorization =
-            HeaderValue::from_str(&format!("Basic {}", BASE64.encode(format!("{api_key}:"))))
-                .ok()?;
-        authorization.set_sensitive(true);
         Some(Upstream {
-            authorization,
+            authorization: basic_authorization(api_key)?,
             ..self.clone()
         })
     }
@@ -547,6 +540,16 @@ impl Upstream {
             .record_upstream(method.as_str(), route, status, started.elapsed());
         outcome
     }
+}
+
+/// `Authorization` as Qualpay takes an API key: HTTP Basic, the key as user name and an empty
+/// password; marked sensitive so that no debug output shows it. `None` when the key cannot be
+/// sent in a header.
+pub fn basic_authorization(api_key: &str) -> Option<HeaderValue> {
+    let mut value =
+        HeaderValue::from_str(&format!("Basic {}", BASE64.encode(format!("{api_key}:")))).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// Reads a response: an error envelope (non-zero `code` or non-2xx status) becomes

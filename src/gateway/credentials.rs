@@ -68,7 +68,6 @@ mod tests {
         let basic = |text: &str| format!("Basic {}", BASE64.encode(text));
         let key = secret_key(&with(&[&basic("abc123:")])).expect("a key");
         assert_eq!(key.expose(), "abc123");
-        assert!(secret_key(&with(&[&basic("abc123:")]).clone()).is_ok());
         assert!(secret_key(&with(&[&format!("basic {}", BASE64.encode("k:"))])).is_ok());
         for refused in [
             vec![],

@@ -1,6 +1,6 @@
 //! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, admission by credentials before anything is parsed, media-type negotiation, batching, request limits and error scrubbing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_graphql::parser::parse_query;
@@ -174,10 +174,11 @@ async fn run_batch<E: Executor>(
         match run_json(shared, prepare, item, false).await {
             // The key is the whole batch's: refused for one operation, refused for all.
             Err(rejection @ Rejection::Unauthenticated(_)) => return reply(media, Err(rejection)),
-            result => results.push(result.unwrap_or_else(Rejection::into_body)),
+            Err(rejection) => results.push(rejection.into_body().to_string()),
+            Ok(text) => results.push(text),
         }
     }
-    json_response(StatusCode::OK, media, Value::Array(results))
+    text_response(StatusCode::OK, media, format!("[{}]", results.join(",")))
 }
 
 async fn run_json<E: Executor>(
@@ -185,7 +186,7 @@ async fn run_json<E: Executor>(
     prepare: &Prepare,
     body: Value,
     via_get: bool,
-) -> Result<Value, Rejection> {
+) -> Result<String, Rejection> {
     let params = Params::from_json(body)?;
     let document = checked_document(&params.query)?;
     if via_get && selects_mutation(&document, params.operation_name.as_deref()) {
@@ -200,8 +201,9 @@ async fn run_json<E: Executor>(
     if is_request_error(&response) {
         return Err(Rejection::Request(response.errors));
     }
-    let body = response_body(response);
-    let size = encoded_len(&body);
+    // Serialized once, here: its length is what the limit is checked on.
+    let body = response_text(&response);
+    let size = body.len();
     if size > shared.max_response_bytes {
         // Execution happened (a mutation's change stands); only its answer is withheld.
         tracing::debug!(size, "GraphQL response over the size limit");
@@ -213,28 +215,9 @@ async fn run_json<E: Executor>(
                 shared.max_response_bytes
             ),
         );
-        return Ok(json!({ "data": null, "errors": errors_json(&[error]) }));
+        return Ok(json!({ "data": null, "errors": errors_json(&[error]) }).to_string());
     }
     Ok(body)
-}
-
-/// The length of `value` as JSON, counted without keeping the text.
-fn encoded_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, value) {
-        Ok(()) => count.0,
-        Err(_) => usize::MAX,
-    }
 }
 
 fn is_unauthenticated(error: &ServerError) -> bool {
@@ -642,9 +625,9 @@ fn charset_is_utf8(param: &str) -> bool {
     }
 }
 
-fn reply(media: Media, result: Result<Value, Rejection>) -> Response {
+fn reply(media: Media, result: Result<String, Rejection>) -> Response {
     let rejection = match result {
-        Ok(body) => return json_response(StatusCode::OK, media, body),
+        Ok(body) => return text_response(StatusCode::OK, media, body),
         Err(rejection) => rejection,
     };
     let extra = match rejection {
@@ -672,24 +655,33 @@ fn not_acceptable() -> Response {
 }
 
 fn json_response(status: StatusCode, media: Media, body: Value) -> Response {
+    text_response(status, media, body.to_string())
+}
+
+fn text_response(status: StatusCode, media: Media, body: String) -> Response {
     let content_type = [(header::CONTENT_TYPE, media.content_type())];
-    (status, content_type, body.to_string()).into_response()
+    (status, content_type, body).into_response()
 }
 
-fn response_body(response: async_graphql::Response) -> Value {
-    let mut body = Map::new();
-    body.insert("data".to_owned(), json_of(&response.data));
-    if !response.errors.is_empty() {
-        body.insert("errors".to_owned(), errors_json(&response.errors));
+/// An executed operation's answer as JSON text, written straight from the GraphQL values.
+fn response_text(response: &async_graphql::Response) -> String {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        data: &'a GqlValue,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        errors: Option<Value>,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        extensions: &'a BTreeMap<String, GqlValue>,
     }
-    if !response.extensions.is_empty() {
-        body.insert("extensions".to_owned(), json_of(&response.extensions));
-    }
-    Value::Object(body)
-}
-
-fn json_of(value: &impl serde::Serialize) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
+    let body = Body {
+        data: &response.data,
+        errors: (!response.errors.is_empty()).then(|| errors_json(&response.errors)),
+        extensions: &response.extensions,
+    };
+    serde_json::to_string(&body).unwrap_or_else(|_| {
+        let error = coded("INTERNAL", "the answer could not be written as JSON");
+        json!({ "data": null, "errors": errors_json(&[error]) }).to_string()
+    })
 }
 
 fn errors_body(message: &str) -> Value {
