@@ -20,12 +20,16 @@ use tower_http::trace::TraceLayer;
 use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs, Toggle};
 use crate::gateway;
 use crate::gateway::loaders::Batching;
+use crate::gateway::session::SessionKeys;
 use crate::metrics::Metrics;
 use crate::redact::redacted_path;
 use crate::time::TimeSource;
 use crate::upstream::{Upstream, UpstreamConfig};
 use crate::vault::extract::BodyLimit;
 use crate::vault::{self, DEV_MERCHANT_ID, VaultError};
+
+/// The session key file's name in the data directory.
+const SESSION_KEYS_FILE: &str = "session-keys";
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -67,10 +71,12 @@ impl Application {
                         dev.spec.key
                     }
                 };
+                // The gateway's own key acts for every merchant of this vault, so that it can
+                // serve their customer sessions.
                 let gateway_key = ApiKeySpec {
                     key: key.clone(),
                     merchant_id: DEV_MERCHANT_ID,
-                    acts_for: Vec::new(),
+                    acts_for: args.vault.api_keys.iter().map(|k| k.merchant_id).collect(),
                 };
                 let routes = vault::open(&args.vault, &[gateway_key]).await?;
                 let base_url = format!("http://{}", loopback(listener.local_addr()?));
@@ -94,6 +100,11 @@ impl Application {
         // loopback address: never for Qualpay (--upstream), never for a page others can reach.
         let development_key =
             (vault_routes.is_some() && args.listen.ip().is_loopback()).then(|| api_key.clone());
+        let session_keys_file = args
+            .session_keys_file
+            .clone()
+            .unwrap_or_else(|| args.vault.data_dir.join(SESSION_KEYS_FILE));
+        let session_keys = Arc::new(SessionKeys::load_or_create(&session_keys_file)?);
         let settings = gateway::Settings {
             batching,
             time: args.vault.time,
@@ -104,6 +115,7 @@ impl Application {
             max_response_bytes: args.max_response_bytes,
             max_concurrent_requests: args.max_concurrent_requests,
             max_auth_failures: args.max_auth_failures,
+            session_keys,
         };
         let mut router = gateway::router(upstream.clone(), metrics, settings);
         let seed = vault_routes.is_some() && !args.no_seed;

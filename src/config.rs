@@ -119,6 +119,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_auth_failures: u32,
 
+    /// The keys that sign customer session tokens, one `<key id> <base64 key>` per line, the
+    /// first signing (made with one fresh key if missing). Default: `session-keys` in the data
+    /// directory. Every gateway process serving the same clients needs the same file.
+    #[arg(long, env = "VAULTQL_SESSION_KEYS_FILE")]
+    pub session_keys_file: Option<PathBuf>,
+
     /// GraphiQL on GET /graphql from a browser: `on` or `off` (production). With the embedded
     /// vault on a loopback address, its Headers tab starts with the development key.
     #[arg(long, env = "VAULTQL_GRAPHIQL", value_enum, default_value_t = Toggle::On)]
@@ -303,6 +309,7 @@ impl ServeArgs {
             max_upstream_calls: 100,
             max_concurrent_requests: 256,
             max_auth_failures: 20,
+            session_keys_file: None,
             max_response_bytes: 8 * 1024 * 1024,
             vault: VaultArgs::new(data_dir),
         }

@@ -6,9 +6,11 @@
 //! - [`loaders`] batch upstream calls; [`paging`] maps Relay connections onto browse pages;
 //! - [`http`] serves GraphQL over HTTP (and GraphiQL, from `graphiql`); [`error`] maps failures
 //!   to `extensions.code`.
-//! - [`credentials`] says who a request acts for; [`cost`] prices a query before it runs;
-//!   [`guard`] limits requests in progress and failed authentications per address.
+//! - [`credentials`] says who a request acts for ([`session`] makes and checks customer session
+//!   tokens), [`access`] what it may use; [`cost`] prices a query before it runs; [`guard`]
+//!   limits requests in progress and failed authentications per address.
 
+pub mod access;
 pub mod cost;
 pub mod credentials;
 pub mod customer_query;
@@ -19,8 +21,10 @@ pub mod http;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
+pub mod nulls;
 pub mod paging;
 pub mod query;
+pub mod session;
 pub mod subscription_query;
 pub mod types;
 
@@ -37,11 +41,14 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::gateway::access::Caller;
+use crate::gateway::credentials::Credential;
 use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::loaders::billing::BillingLoaders;
 use crate::gateway::loaders::{Batching, CustomerByIdLoader};
 use crate::gateway::mutation::MutationRoot;
 use crate::gateway::query::QueryRoot;
+use crate::gateway::session::SessionKeys;
 use crate::metrics::Metrics;
 use crate::time::TimeSource;
 use crate::upstream::{Upstream, basic_authorization};
@@ -51,7 +58,8 @@ pub type VaultSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// Deepest query accepted.
 const MAX_DEPTH: usize = 20;
 
-/// The schema, without any data: for `vaultql schema` and for building the served one.
+/// The schema, without any data: for `vaultql schema` and as the one served (each request
+/// brings its own data).
 pub fn schema() -> VaultSchema {
     Schema::build(
         QueryRoot::default(),
@@ -60,6 +68,7 @@ pub fn schema() -> VaultSchema {
     )
     .limit_depth(MAX_DEPTH)
     .extension(cost::CostLimit)
+    .extension(nulls::NullOnError)
     .finish()
 }
 
@@ -75,6 +84,15 @@ pub fn upstream<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Upstream> {
             "the schema has no upstream client".into(),
         ))
     })
+}
+
+/// What `createCustomerSession` needs (per-request data of secret-key requests only): the keys
+/// that sign tokens, and the gateway's service client, to check that it can act for the
+/// customer's merchant.
+#[derive(Clone)]
+pub struct SessionIssuer {
+    pub keys: Arc<SessionKeys>,
+    pub service: Upstream,
 }
 
 /// When the request arrived: the one time its resolvers go by (per-request schema data).
@@ -132,6 +150,8 @@ pub struct Settings {
     pub max_concurrent_requests: u32,
     /// Failed authentications one client address may make per [`AUTH_FAILURE_WINDOW`].
     pub max_auth_failures: u32,
+    /// The keys that sign and verify customer session tokens.
+    pub session_keys: Arc<SessionKeys>,
 }
 
 /// The window over which failed authentications are counted per client address.
@@ -150,32 +170,45 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         max_response_bytes,
         max_concurrent_requests,
         max_auth_failures,
+        session_keys,
     } = settings;
-    let schema = Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        EmptySubscription,
-    )
-    .limit_depth(MAX_DEPTH)
-    .extension(cost::CostLimit)
-    .finish();
-    // Each request acts with its caller's key: its upstream client and its loaders are made
-    // for that key alone (a cache shared across requests would leak data between them), and
-    // the schema holds no client of its own to fall back on. The time is read here, once per
-    // operation.
+    let schema = schema();
+    // Each request acts for its caller: a secret key with its own upstream client, a customer
+    // session with the gateway's service client confined to its customer. The client and the
+    // loaders are made for that request alone (a cache shared across requests would leak data
+    // between them), and the schema holds no client of its own to fall back on. The time is
+    // read here, once per operation.
     let base = upstream.clone();
     let admit: http::Admit = Arc::new(move |headers| {
-        let key = credentials::secret_key(headers)?;
-        let upstream = base
-            .with_api_key(key.expose())
-            .ok_or(http::Unauthenticated("the API key cannot be sent on"))?
-            .with_call_budget(max_upstream_calls);
+        let (caller, upstream, issuer) =
+            match credentials::credential(headers, &session_keys, time.now())? {
+                Credential::SecretKey(key) => {
+                    let upstream = base
+                        .with_api_key(key.expose())
+                        .ok_or(http::Unauthenticated("the API key cannot be sent on"))?;
+                    let issuer = SessionIssuer {
+                        keys: session_keys.clone(),
+                        service: base.clone(),
+                    };
+                    (Caller::Merchant, upstream, Some(issuer))
+                }
+                Credential::Session(session) => {
+                    let upstream = base.for_customer(session.merchant_id, &session.customer_id);
+                    (Caller::Customer(session), upstream, None)
+                }
+            };
+        let upstream = upstream.with_call_budget(max_upstream_calls);
         Ok(Arc::new(move |request: async_graphql::Request| {
-            request
+            let request = request
                 .data(RequestTime(time.now()))
+                .data(caller.clone())
                 .data(CustomerByIdLoader::per_request(upstream.clone(), batching))
                 .data(BillingLoaders::per_request(&upstream, batching.window))
-                .data(upstream.clone())
+                .data(upstream.clone());
+            match &issuer {
+                Some(issuer) => request.data(issuer.clone()),
+                None => request,
+            }
         }) as http::Prepare)
     });
     let state = GatewayState { upstream, metrics };

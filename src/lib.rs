@@ -9,6 +9,7 @@
 //! - [`redact`] takes card-like digits out of error messages and logged paths.
 //! - [`secret`] wraps values (card numbers, CVVs, keys) that must never reach a log or a response.
 //! - [`upstream`] is the Qualpay REST client the gateway uses; [`metrics`] counts its calls.
+//! - [`private_files`] writes the data directory and key files only their owner may read.
 //! - [`seed`] adds demo customers to a fresh embedded vault.
 //! - [`telemetry`] sets up `tracing`; [`time`] is where the process reads the time.
 
@@ -16,6 +17,7 @@ pub mod app;
 pub mod config;
 pub mod gateway;
 pub mod metrics;
+pub mod private_files;
 pub mod qualpay;
 pub mod redact;
 pub mod secret;

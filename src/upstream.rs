@@ -58,6 +58,93 @@ pub struct Upstream {
     metrics: Arc<Metrics>,
     /// The calls left to the GraphQL request this client serves; `None`: unbounded.
     budget: Option<Arc<CallBudget>>,
+    scope: Scope,
+}
+
+/// What a client may reach with its key.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Everything the key may (a merchant's secret key, or the gateway's own).
+    Key,
+    /// One customer of one merchant, acting with the gateway's service key for a customer
+    /// session: every call names the merchant (`merchant_id`), customer routes must be this
+    /// customer's, every browse is narrowed to it (and its answer checked), subscriptions are
+    /// changed only after they are found among the customer's, and nothing else is sent.
+    Customer {
+        merchant_id: i64,
+        customer_id: Arc<str>,
+    },
+}
+
+impl Scope {
+    /// Whether a call may be sent, and what it must add to its query to stay in scope.
+    fn admit(
+        &self,
+        method: &Method,
+        route: &str,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Vec<(&'static str, String)>, UpstreamError> {
+        let Scope::Customer {
+            merchant_id,
+            customer_id,
+        } = self
+        else {
+            return Ok(Vec::new());
+        };
+        let mut extra = vec![("merchant_id", merchant_id.to_string())];
+        let narrowed = ("filter", format!("customer_id,EQ,{customer_id}"));
+        let refused = UpstreamError::OutOfScope("a customer session cannot make this call");
+        match (method.clone(), route) {
+            (Method::GET, "/vault/customer" | "/subscription" | "/subscription/transactions") => {
+                extra.push(narrowed)
+            }
+            // A subscription's plan, looked up by its code: not a listing of the plans.
+            (Method::GET, "/plan")
+                if query.iter().any(|(name, value)| {
+                    *name == "filter" && value.starts_with("plan_code,IN,")
+                }) => {}
+            (Method::DELETE, "/vault/customer/{customer_id}") => return Err(refused),
+            (_, route) if route.starts_with("/vault/customer/{customer_id}") => {
+                if segments.get(2) != Some(&&**customer_id) {
+                    return Err(UpstreamError::OutOfScope(
+                        "a customer session can reach its own customer only",
+                    ));
+                }
+            }
+            // The request body is checked by `add_subscription`, ownership by the callers of
+            // `owned_subscription`.
+            (Method::POST, "/subscription")
+            | (Method::PUT, "/subscription/{subscription_id}")
+            | (
+                Method::POST,
+                "/subscription/{subscription_id}/pause"
+                | "/subscription/{subscription_id}/resume"
+                | "/subscription/{subscription_id}/cancel",
+            ) => {}
+            _ => return Err(refused),
+        }
+        Ok(extra)
+    }
+
+    /// Refuses a customer other than the session's.
+    fn customer(&self, customer_id: Option<&str>) -> Result<(), UpstreamError> {
+        match self {
+            Scope::Customer {
+                customer_id: own, ..
+            } if customer_id != Some(&**own) => Err(UpstreamError::OutOfScope(
+                "a customer session can reach its own customer only",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Drops items of other customers from an answer (the narrowed browse should have none).
+    fn retain<T>(&self, items: &mut Vec<T>, customer_of: impl Fn(&T) -> Option<&str>) {
+        if let Scope::Customer { customer_id, .. } = self {
+            items.retain(|item| customer_of(item) == Some(&**customer_id));
+        }
+    }
 }
 
 /// How many upstream calls one GraphQL request may still make.
@@ -102,7 +189,20 @@ impl Upstream {
             authorization,
             metrics,
             budget: None,
+            scope: Scope::Key,
         })
+    }
+
+    /// The same client (with its own key: the gateway's service key) confined to one customer
+    /// of one merchant, for a customer session.
+    pub fn for_customer(&self, merchant_id: i64, customer_id: &str) -> Upstream {
+        Upstream {
+            scope: Scope::Customer {
+                merchant_id,
+                customer_id: customer_id.into(),
+            },
+            ..self.clone()
+        }
     }
 
     /// The same client acting with another API key: the caller's own, passed through per
@@ -131,8 +231,12 @@ impl Upstream {
         &self,
         params: &BrowseParams,
     ) -> Result<ListResponse<CustomerVault>, UpstreamError> {
-        self.browse("/vault/customer", &["vault", "customer"], params)
-            .await
+        let mut page: ListResponse<CustomerVault> = self
+            .browse("/vault/customer", &["vault", "customer"], params)
+            .await?;
+        self.scope
+            .retain(&mut page.data, |c| Some(c.customer_id.as_str()));
+        Ok(page)
     }
 
     /// `GET /plan`: one page of plans.
@@ -148,8 +252,12 @@ impl Upstream {
         &self,
         params: &BrowseParams,
     ) -> Result<ListResponse<Subscription>, UpstreamError> {
-        self.browse("/subscription", &["subscription"], params)
-            .await
+        let mut page: ListResponse<Subscription> = self
+            .browse("/subscription", &["subscription"], params)
+            .await?;
+        self.scope
+            .retain(&mut page.data, |s| s.customer_id.as_deref());
+        Ok(page)
     }
 
     /// `GET /subscription/transactions`: one page of payment attempts of subscriptions.
@@ -157,12 +265,36 @@ impl Upstream {
         &self,
         params: &BrowseParams,
     ) -> Result<ListResponse<Transaction>, UpstreamError> {
-        self.browse(
-            "/subscription/transactions",
-            &["subscription", "transactions"],
-            params,
-        )
-        .await
+        let mut page: ListResponse<Transaction> = self
+            .browse(
+                "/subscription/transactions",
+                &["subscription", "transactions"],
+                params,
+            )
+            .await?;
+        self.scope
+            .retain(&mut page.data, |t| t.customer_id.as_deref());
+        Ok(page)
+    }
+
+    /// For a customer session's client: fails with "not found" unless the subscription is one
+    /// of its customer's (one browse). Other clients are not checked here.
+    async fn owned_subscription(&self, subscription_id: i64) -> Result<(), UpstreamError> {
+        if matches!(self.scope, Scope::Key) {
+            return Ok(());
+        }
+        let params = BrowseParams {
+            count: 1,
+            page: 0,
+            order_on: None,
+            order_by: None,
+            filters: vec![format!("subscription_id,EQ,{subscription_id}")],
+        };
+        let page = self.browse_subscriptions(&params).await?;
+        if page.data.is_empty() {
+            return Err(UpstreamError::NotFound("no such subscription"));
+        }
+        Ok(())
     }
 
     pub async fn add_plan(&self, request: &PlanRequest) -> Result<RecurringPlan, UpstreamError> {
@@ -224,6 +356,7 @@ impl Upstream {
         &self,
         request: &AddSubscriptionRequest,
     ) -> Result<Subscription, UpstreamError> {
+        self.scope.customer(request.customer_id.as_deref())?;
         data(
             self.send(
                 Method::POST,
@@ -241,6 +374,7 @@ impl Upstream {
         subscription_id: i64,
         request: &UpdateSubscriptionRequest,
     ) -> Result<Subscription, UpstreamError> {
+        self.owned_subscription(subscription_id).await?;
         let id = subscription_id.to_string();
         data(
             self.send(
@@ -261,6 +395,7 @@ impl Upstream {
         action: &'static str,
         request: &SubscriptionActionRequest,
     ) -> Result<Subscription, UpstreamError> {
+        self.owned_subscription(subscription_id).await?;
         let id = subscription_id.to_string();
         let route = match action {
             "pause" => "/subscription/{subscription_id}/pause",
@@ -510,6 +645,7 @@ impl Upstream {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<T, UpstreamError> {
+        let narrowing = self.scope.admit(&method, route, segments, query)?;
         if let Some(budget) = &self.budget
             && !budget.take()
         {
@@ -525,7 +661,8 @@ impl Upstream {
             .http
             .request(method.clone(), url)
             .header(AUTHORIZATION, self.authorization.clone())
-            .query(query);
+            .query(query)
+            .query(&narrowing);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -585,4 +722,89 @@ fn data<T>(response: ApiResponse<T>) -> Result<T, UpstreamError> {
     response
         .data
         .ok_or_else(|| UpstreamError::Decode("the response has no data".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Scope {
+        Scope::Customer {
+            merchant_id: 1001,
+            customer_id: "ALICE".into(),
+        }
+    }
+
+    fn admit(
+        method: Method,
+        route: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<(&'static str, String)>, UpstreamError> {
+        let segments: Vec<&str> = route
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| if s == "{customer_id}" { "ALICE" } else { s })
+            .collect();
+        session().admit(&method, route, &segments, query)
+    }
+
+    #[test]
+    fn a_session_client_names_its_merchant_and_narrows_every_browse_to_its_customer() {
+        for route in [
+            "/vault/customer",
+            "/subscription",
+            "/subscription/transactions",
+        ] {
+            let extra = admit(Method::GET, route, &[]).expect("allowed");
+            assert_eq!(
+                extra,
+                [
+                    ("merchant_id", "1001".to_owned()),
+                    ("filter", "customer_id,EQ,ALICE".to_owned())
+                ],
+                "{route}"
+            );
+        }
+        let extra = admit(Method::PUT, "/vault/customer/{customer_id}/billing", &[]).unwrap();
+        assert_eq!(extra, [("merchant_id", "1001".to_owned())]);
+    }
+
+    #[test]
+    fn a_session_client_refuses_other_customers_and_merchant_wide_calls() {
+        let other = session().admit(
+            &Method::GET,
+            "/vault/customer/{customer_id}",
+            &["vault", "customer", "BOB"],
+            &[],
+        );
+        assert!(matches!(other, Err(UpstreamError::OutOfScope(_))));
+        for (method, route) in [
+            (Method::POST, "/vault/customer"),
+            (Method::DELETE, "/vault/customer/{customer_id}"),
+            (Method::POST, "/plan"),
+            (Method::GET, "/plan"),
+            (Method::DELETE, "/plan/{plan_id}/delete"),
+        ] {
+            assert!(
+                matches!(
+                    admit(method.clone(), route, &[]),
+                    Err(UpstreamError::OutOfScope(_))
+                ),
+                "{method} {route}"
+            );
+        }
+        let lookup = [("filter", "plan_code,IN,GOLD".to_owned())];
+        assert!(admit(Method::GET, "/plan", &lookup).is_ok());
+        assert!(session().customer(Some("BOB")).is_err());
+        assert!(session().customer(None).is_err());
+        assert!(session().customer(Some("ALICE")).is_ok());
+        assert!(Scope::Key.customer(Some("BOB")).is_ok());
+    }
+
+    #[test]
+    fn a_session_client_drops_other_customers_from_answers() {
+        let mut items = vec![Some("ALICE"), Some("BOB"), None];
+        session().retain(&mut items, |item| *item);
+        assert_eq!(items, [Some("ALICE")]);
+    }
 }

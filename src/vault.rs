@@ -32,6 +32,7 @@ use anyhow::Context;
 use axum::Router;
 
 use crate::config::{ApiKeySpec, VaultArgs};
+use crate::private_files;
 use crate::vault::auth::{ApiKeys, HasApiKeys};
 use crate::vault::billing::{BillingService, engine};
 use crate::vault::clock::Clock;
@@ -66,7 +67,7 @@ impl HasApiKeys for VaultState {
 /// Opens the database and the keys and returns the vault's routes (under `/platform`).
 /// `extra_keys` are keys the caller adds (the gateway's own key when the vault is embedded).
 pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result<Router> {
-    create_private_dir(&args.data_dir)?;
+    private_files::create_dir(&args.data_dir)?;
     let master = match &args.master_key {
         Some(encoded) => MasterKey::from_base64(encoded)?,
         None => MasterKey::load_or_create(&args.data_dir)?,
@@ -139,13 +140,13 @@ impl DevKey {
 /// The development key of the demo merchant, kept in the data directory so it survives
 /// restarts. Callers print it to a terminal only (never to the log).
 pub fn dev_key(data_dir: &Path) -> anyhow::Result<DevKey> {
-    create_private_dir(data_dir)?;
+    private_files::create_dir(data_dir)?;
     let path = data_dir.join(DEV_KEY_FILE);
     let key = match std::fs::read_to_string(&path) {
         Ok(key) if !key.trim().is_empty() => key.trim().to_owned(),
         _ => {
             let key = random_alphanumeric(32);
-            write_private_file(&path, key.as_bytes())?;
+            private_files::write(&path, key.as_bytes())?;
             key
         }
     };
@@ -157,28 +158,4 @@ pub fn dev_key(data_dir: &Path) -> anyhow::Result<DevKey> {
         },
         file: path,
     })
-}
-
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create the data directory {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    }
-    Ok(())
-}
-
-fn write_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("could not write {}", path.display()))?;
-    file.write_all(bytes)?;
-    Ok(())
 }

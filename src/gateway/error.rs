@@ -5,6 +5,7 @@
 //! |------|---------|
 //! | `BAD_USER_INPUT` | the input was refused (by the gateway, or by the vault with a 400, 402, 409 or 413) |
 //! | `NOT_FOUND` | no such customer, card or address |
+//! | `FORBIDDEN` | the caller's credential may not use the field (a customer session's limits) |
 //! | `UNAUTHENTICATED` | the vault refused the caller's API key (401, 403): the answer is a 401 |
 //! | `UPSTREAM_ERROR` | the vault failed or answered something unreadable |
 //! | `UPSTREAM_UNAVAILABLE` | the vault could not be reached or timed out |
@@ -24,6 +25,8 @@ pub enum GatewayError {
     BadUserInput(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
     #[error("{0}")]
@@ -34,7 +37,8 @@ impl GatewayError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadUserInput(_) => "BAD_USER_INPUT",
-            Self::NotFound(_) => "NOT_FOUND",
+            Self::NotFound(_) | Self::Upstream(UpstreamError::NotFound(_)) => "NOT_FOUND",
+            Self::Forbidden(_) | Self::Upstream(UpstreamError::OutOfScope(_)) => "FORBIDDEN",
             Self::Internal(_) => "INTERNAL",
             Self::Upstream(UpstreamError::Status { status, .. }) => match status {
                 400 | 402 | 405 | 409 | 413 | 422 => "BAD_USER_INPUT",

@@ -9,7 +9,7 @@ use async_graphql::{Executor, ServerError, Value as GqlValue, Variables};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
@@ -42,8 +42,11 @@ pub type Admit = Arc<dyn Fn(&HeaderMap) -> Result<Prepare, Unauthenticated> + Se
 #[derive(Debug, Clone, Copy)]
 pub struct Unauthenticated(pub &'static str);
 
-/// The challenge sent with every 401.
-const WWW_AUTHENTICATE: &str = r#"Basic realm="vaultql", charset="UTF-8""#;
+/// The challenges sent with every 401: a secret key (Basic) or a customer session token (Bearer).
+const WWW_AUTHENTICATE: [&str; 2] = [
+    r#"Basic realm="vaultql", charset="UTF-8""#,
+    r#"Bearer realm="vaultql""#,
+];
 
 /// async-graphql's own messages (validation, input coercion) quote the caller's values: there
 /// any run of this many digits goes, since a CVV has 3 or 4.
@@ -630,16 +633,19 @@ fn reply(media: Media, result: Result<String, Rejection>) -> Response {
         Ok(body) => return text_response(StatusCode::OK, media, body),
         Err(rejection) => rejection,
     };
-    let extra = match rejection {
-        Rejection::MutationOverGet => Some((header::ALLOW, "POST")),
-        Rejection::Unauthenticated(_) => Some((header::WWW_AUTHENTICATE, WWW_AUTHENTICATE)),
-        _ => None,
+    let extra: &[(HeaderName, &'static str)] = match rejection {
+        Rejection::MutationOverGet => &[(header::ALLOW, "POST")],
+        Rejection::Unauthenticated(_) => &[
+            (header::WWW_AUTHENTICATE, WWW_AUTHENTICATE[0]),
+            (header::WWW_AUTHENTICATE, WWW_AUTHENTICATE[1]),
+        ],
+        _ => &[],
     };
     let mut response = json_response(rejection.status(media), media, rejection.into_body());
-    if let Some((name, value)) = extra {
+    for (name, value) in extra {
         response
             .headers_mut()
-            .insert(name, HeaderValue::from_static(value));
+            .append(name, HeaderValue::from_static(value));
     }
     response
 }

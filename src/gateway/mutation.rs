@@ -5,6 +5,7 @@ mod address;
 mod billing;
 mod card;
 mod customer;
+mod session;
 
 use async_graphql::{Context, MergedObject, Result};
 
@@ -19,6 +20,7 @@ pub struct MutationRoot(
     card::CardMutations,
     address::AddressMutations,
     billing::BillingMutations,
+    session::SessionMutations,
 );
 
 /// Wraps the customer a write returned, and puts it in the request's loader so later fields

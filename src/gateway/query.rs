@@ -3,6 +3,7 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, MergedObject, Object, Result, SimpleObject};
 
+use crate::gateway::access::{self, MerchantOnly};
 use crate::gateway::customer_query::{CustomerFilter, CustomerOrder};
 use crate::gateway::error::{gql, null_on_error};
 use crate::gateway::paging::{PageArgs, Window, browse_window, encode_cursor};
@@ -41,9 +42,10 @@ impl CustomerQuery {
         null_on_error(ctx, Node::find(ctx, &id).await)
     }
 
-    /// A customer by the vault's `customerId`; null when there is none.
+    /// A customer by the vault's `customerId`; null when there is none. A customer session
+    /// reaches its own customer only.
     async fn customer(&self, ctx: &Context<'_>, customer_id: String) -> Option<Customer> {
-        let found = match customer_loader(ctx) {
+        let found = match access::customer(ctx, &customer_id, None).and(customer_loader(ctx)) {
             Ok(loader) => loader.get(&customer_id).await.map_err(gql),
             Err(error) => Err(error),
         };
@@ -56,7 +58,10 @@ impl CustomerQuery {
         clippy::too_many_arguments,
         reason = "a Relay connection field takes its four paging arguments plus filter and order"
     )]
-    #[graphql(complexity = "crate::gateway::cost::page(first, last, child_complexity)")]
+    #[graphql(
+        complexity = "crate::gateway::cost::page(first, last, child_complexity)",
+        guard = "MerchantOnly"
+    )]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -97,6 +102,7 @@ impl CustomerQuery {
 #[Object]
 impl BillingQuery {
     /// A plan by its code (archived ones too); null when there is none.
+    #[graphql(guard = "MerchantOnly")]
     async fn plan(&self, ctx: &Context<'_>, plan_code: String) -> Option<Plan> {
         let found = match billing_loaders(ctx) {
             Ok(loaders) => loaders.plans.load_one(plan_code).await.map_err(gql),
@@ -106,7 +112,10 @@ impl BillingQuery {
     }
 
     /// Plans by code; archived ones only with `includeArchived`.
-    #[graphql(complexity = "crate::gateway::cost::page(first, last, child_complexity)")]
+    #[graphql(
+        complexity = "crate::gateway::cost::page(first, last, child_complexity)",
+        guard = "MerchantOnly"
+    )]
     async fn plans(
         &self,
         ctx: &Context<'_>,
@@ -146,6 +155,7 @@ impl BillingQuery {
     }
 
     /// A subscription by the vault's id; null when there is none.
+    #[graphql(guard = "MerchantOnly")]
     async fn subscription(
         &self,
         ctx: &Context<'_>,
@@ -162,7 +172,10 @@ impl BillingQuery {
     }
 
     /// Subscriptions, newest first, a page at a time (like `customers`).
-    #[graphql(complexity = "crate::gateway::cost::page(first, last, child_complexity)")]
+    #[graphql(
+        complexity = "crate::gateway::cost::page(first, last, child_complexity)",
+        guard = "MerchantOnly"
+    )]
     async fn subscriptions(
         &self,
         ctx: &Context<'_>,

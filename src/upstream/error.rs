@@ -22,11 +22,19 @@ pub enum UpstreamError {
          in one request"
     )]
     CallBudgetSpent { limit: u32 },
+    /// A customer session's client was asked for something outside its customer; nothing was
+    /// sent.
+    #[error("{0}")]
+    OutOfScope(&'static str),
+    /// A customer session's client found no such object of its customer (there may be one of
+    /// another customer: the answer is the same).
+    #[error("{0}")]
+    NotFound(&'static str),
 }
 
 impl UpstreamError {
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Status { status: 404, .. })
+        matches!(self, Self::Status { status: 404, .. } | Self::NotFound(_))
     }
 
     pub(super) fn from_reqwest(error: reqwest::Error) -> Self {

@@ -16,6 +16,7 @@ mod mutations;
 mod paging;
 mod schema;
 mod secrets;
+mod sessions;
 mod support;
 mod types;
 mod upstream_mode;

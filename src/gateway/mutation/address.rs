@@ -4,6 +4,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use super::changed;
+use crate::gateway::access::{self, Permission};
 use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::types::{Customer, ShippingAddress, customer_loader};
 use crate::gateway::upstream;
@@ -102,6 +103,11 @@ impl AddressMutations {
         ctx: &Context<'_>,
         input: AddShippingAddressInput,
     ) -> Result<ShippingAddressPayload> {
+        access::customer(
+            ctx,
+            &input.customer_id,
+            Some(Permission::ManageShippingAddresses),
+        )?;
         let result = upstream(ctx)?
             .add_shipping_address(&input.customer_id, &input.address.to_request())
             .await;
@@ -122,6 +128,11 @@ impl AddressMutations {
         ctx: &Context<'_>,
         input: UpdateShippingAddressInput,
     ) -> Result<ShippingAddressPayload> {
+        access::customer(
+            ctx,
+            &input.customer_id,
+            Some(Permission::ManageShippingAddresses),
+        )?;
         let shipping_id = parse_id(&input.shipping_id)?;
         // The vault requires both names on every update; keep the current ones when not given.
         let (first_name, last_name) = match (input.first_name, input.last_name) {
@@ -164,6 +175,11 @@ impl AddressMutations {
         ctx: &Context<'_>,
         input: ShippingAddressRefInput,
     ) -> Result<RemoveShippingAddressPayload> {
+        access::customer(
+            ctx,
+            &input.customer_id,
+            Some(Permission::ManageShippingAddresses),
+        )?;
         let shipping_id = parse_id(&input.shipping_id)?;
         let result = upstream(ctx)?
             .delete_shipping_address(&input.customer_id, shipping_id)
@@ -180,6 +196,11 @@ impl AddressMutations {
         ctx: &Context<'_>,
         input: ShippingAddressRefInput,
     ) -> Result<ShippingAddressPayload> {
+        access::customer(
+            ctx,
+            &input.customer_id,
+            Some(Permission::ManageShippingAddresses),
+        )?;
         let shipping_id = parse_id(&input.shipping_id)?;
         let request = ShippingIdRequest {
             shipping_id,

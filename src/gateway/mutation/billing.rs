@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use rust_decimal::Decimal;
 
+use crate::gateway::access::{self, Permission};
 use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::types::codes::{BillingFrequency, Date};
 use crate::gateway::types::{
@@ -131,6 +132,7 @@ pub struct SubscriptionPayload {
 #[Object]
 impl BillingMutations {
     async fn create_plan(&self, ctx: &Context<'_>, input: CreatePlanInput) -> Result<PlanPayload> {
+        access::merchant_only(ctx)?;
         let request = PlanRequest {
             plan_code: Some(input.plan_code),
             plan_name: Some(input.name),
@@ -155,6 +157,7 @@ impl BillingMutations {
     }
 
     async fn update_plan(&self, ctx: &Context<'_>, input: UpdatePlanInput) -> Result<PlanPayload> {
+        access::merchant_only(ctx)?;
         let request = PlanRequest {
             plan_name: input.name,
             plan_desc: input.description,
@@ -183,6 +186,7 @@ impl BillingMutations {
 
     /// An archived plan takes no new subscriptions; existing ones go on.
     async fn archive_plan(&self, ctx: &Context<'_>, input: PlanRefInput) -> Result<PlanPayload> {
+        access::merchant_only(ctx)?;
         let plan = existing_plan(ctx, &input.plan_code).await?;
         let request = ArchivePlanRequest {
             plan_name: plan.plan_name,
@@ -203,6 +207,7 @@ impl BillingMutations {
         ctx: &Context<'_>,
         input: PlanRefInput,
     ) -> Result<DeletePlanPayload> {
+        access::merchant_only(ctx)?;
         let plan = existing_plan(ctx, &input.plan_code).await?;
         let plan_id = plan
             .plan_id
@@ -219,6 +224,11 @@ impl BillingMutations {
         ctx: &Context<'_>,
         input: CreateSubscriptionInput,
     ) -> Result<SubscriptionPayload> {
+        access::customer(
+            ctx,
+            &input.customer_id,
+            Some(Permission::ManageSubscriptions),
+        )?;
         let start = match input.start_date {
             Some(date) => date.to_wire(),
             None => Date(request_time(ctx)?.date_naive()).to_wire(),
@@ -245,6 +255,7 @@ impl BillingMutations {
         ctx: &Context<'_>,
         input: UpdateSubscriptionInput,
     ) -> Result<SubscriptionPayload> {
+        access::needs(ctx, Permission::ManageSubscriptions)?;
         let id = subscription_id(&input.subscription_id)?;
         let request = UpdateSubscriptionRequest {
             date_start: input.next_billing_date.map(Date::to_wire),
@@ -278,6 +289,7 @@ impl BillingMutations {
         ctx: &Context<'_>,
         input: SubscriptionRefInput,
     ) -> Result<SubscriptionPayload> {
+        access::needs(ctx, Permission::ManageSubscriptions)?;
         act(ctx, &input.subscription_id, "pause").await
     }
 
@@ -286,6 +298,7 @@ impl BillingMutations {
         ctx: &Context<'_>,
         input: SubscriptionRefInput,
     ) -> Result<SubscriptionPayload> {
+        access::needs(ctx, Permission::ManageSubscriptions)?;
         act(ctx, &input.subscription_id, "resume").await
     }
 
@@ -294,6 +307,7 @@ impl BillingMutations {
         ctx: &Context<'_>,
         input: SubscriptionRefInput,
     ) -> Result<SubscriptionPayload> {
+        access::needs(ctx, Permission::ManageSubscriptions)?;
         act(ctx, &input.subscription_id, "cancel").await
     }
 }

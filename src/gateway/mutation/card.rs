@@ -4,6 +4,7 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
 use super::changed;
+use crate::gateway::access::{self, Permission};
 use crate::gateway::types::{BankAccount, BankAccountType, Card, Customer, PaymentMethod};
 use crate::gateway::upstream;
 use crate::qualpay::{AddBillingCardRequest, CardIdRequest, UpdateBillingCardRequest};
@@ -194,6 +195,7 @@ pub struct SetPrimaryCardPayload {
 impl CardMutations {
     /// Stores a card for a customer.
     async fn add_card(&self, ctx: &Context<'_>, input: AddCardInput) -> Result<AddCardPayload> {
+        access::customer(ctx, &input.customer_id, Some(Permission::AddPaymentMethod))?;
         let result = upstream(ctx)?
             .add_card(&input.customer_id, &input.card.to_request())
             .await;
@@ -213,6 +215,7 @@ impl CardMutations {
         ctx: &Context<'_>,
         input: AddBankAccountInput,
     ) -> Result<AddBankAccountPayload> {
+        access::customer(ctx, &input.customer_id, Some(Permission::AddPaymentMethod))?;
         let result = upstream(ctx)?
             .add_card(&input.customer_id, &input.bank_account.to_request())
             .await;
@@ -234,6 +237,7 @@ impl CardMutations {
         ctx: &Context<'_>,
         input: UpdateCardInput,
     ) -> Result<UpdateCardPayload> {
+        access::customer(ctx, &input.customer_id, Some(Permission::AddPaymentMethod))?;
         let request = UpdateBillingCardRequest {
             card_id: input.card_id.clone(),
             exp_date: input.exp_date,
@@ -268,6 +272,11 @@ impl CardMutations {
         ctx: &Context<'_>,
         input: CardRefInput,
     ) -> Result<RemoveCardPayload> {
+        access::customer(
+            ctx,
+            &input.customer_id,
+            Some(Permission::RemovePaymentMethod),
+        )?;
         let result = upstream(ctx)?
             .delete_card(&input.customer_id, &card_ref(&input))
             .await;
@@ -284,6 +293,11 @@ impl CardMutations {
         ctx: &Context<'_>,
         input: CardRefInput,
     ) -> Result<SetPrimaryCardPayload> {
+        access::customer(
+            ctx,
+            &input.customer_id,
+            Some(Permission::SetPrimaryPaymentMethod),
+        )?;
         let result = upstream(ctx)?
             .set_primary_card(&input.customer_id, &card_ref(&input))
             .await;

@@ -5,6 +5,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use super::address::ShippingAddressInput;
 use super::card::{BankAccountInput, CardInput};
 use super::changed;
+use crate::gateway::access::{self, Permission};
 use crate::gateway::error::gql;
 use crate::gateway::types::{Customer, customer_loader};
 use crate::gateway::upstream;
@@ -74,6 +75,7 @@ impl CustomerMutations {
         ctx: &Context<'_>,
         input: CreateCustomerInput,
     ) -> Result<CreateCustomerPayload> {
+        access::merchant_only(ctx)?;
         let cards = input.cards.iter().flatten().map(CardInput::to_request);
         let accounts = input
             .bank_accounts
@@ -111,6 +113,7 @@ impl CustomerMutations {
         ctx: &Context<'_>,
         input: UpdateCustomerInput,
     ) -> Result<UpdateCustomerPayload> {
+        access::customer(ctx, &input.customer_id, Some(Permission::UpdateProfile))?;
         let request = UpdateCustomerRequest {
             customer_first_name: input.first_name,
             customer_last_name: input.last_name,
@@ -135,6 +138,7 @@ impl CustomerMutations {
         ctx: &Context<'_>,
         input: DeleteCustomerInput,
     ) -> Result<DeleteCustomerPayload> {
+        access::merchant_only(ctx)?;
         upstream(ctx)?
             .delete_customer(&input.customer_id)
             .await

@@ -8,6 +8,7 @@ use super::codes::SubscriptionStatus;
 use super::{
     BankAccount, BillingSubscription, Card, PaymentMethod, ShippingAddress, billing_loaders,
 };
+use crate::gateway::access::{Needs, Permission};
 use crate::gateway::error::gql;
 use crate::gateway::ids;
 use crate::qualpay::CustomerVault;
@@ -56,43 +57,54 @@ impl Customer {
         self.key()
     }
 
+    #[graphql(guard = "Needs(Permission::ReadProfile)")]
     pub async fn first_name(&self) -> Option<&str> {
         self.0.customer_first_name.as_deref()
     }
 
+    #[graphql(guard = "Needs(Permission::ReadProfile)")]
     pub async fn last_name(&self) -> Option<&str> {
         self.0.customer_last_name.as_deref()
     }
 
     /// Business name.
+    #[graphql(guard = "Needs(Permission::ReadProfile)")]
     pub async fn firm_name(&self) -> Option<&str> {
         self.0.customer_firm_name.as_deref()
     }
 
+    #[graphql(guard = "Needs(Permission::ReadProfile)")]
     pub async fn email(&self) -> Option<&str> {
         self.0.customer_email.as_deref()
     }
 
+    #[graphql(guard = "Needs(Permission::ReadProfile)")]
     pub async fn phone(&self) -> Option<&str> {
         self.0.customer_phone.as_deref()
     }
 
     /// The merchant's own reference for the customer.
+    #[graphql(guard = "Needs(Permission::ReadProfile)")]
     pub async fn reference_id(&self) -> Option<&str> {
         self.0.reference_id.as_deref()
     }
 
+    #[graphql(guard = "Needs(Permission::ReadProfile)")]
     pub async fn comments(&self) -> Option<&str> {
         self.0.comments.as_deref()
     }
 
     /// Which integration created the customer.
+    #[graphql(guard = "Needs(Permission::ReadProfile)")]
     pub async fn developer_id(&self) -> Option<&str> {
         self.0.developer_id.as_deref()
     }
 
     /// The customer's cards (bank accounts are in `bankAccounts`), oldest first.
-    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
+    #[graphql(
+        complexity = "crate::gateway::cost::embedded(child_complexity)",
+        guard = "Needs(Permission::ReadPaymentMethods)"
+    )]
     pub async fn cards(&self) -> Vec<Card> {
         self.payment_method_list()
             .into_iter()
@@ -101,7 +113,10 @@ impl Customer {
     }
 
     /// The customer's ACH bank accounts, oldest first.
-    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
+    #[graphql(
+        complexity = "crate::gateway::cost::embedded(child_complexity)",
+        guard = "Needs(Permission::ReadPaymentMethods)"
+    )]
     pub async fn bank_accounts(&self) -> Vec<BankAccount> {
         self.payment_method_list()
             .into_iter()
@@ -110,12 +125,16 @@ impl Customer {
     }
 
     /// Cards and bank accounts together, oldest first.
-    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
+    #[graphql(
+        complexity = "crate::gateway::cost::embedded(child_complexity)",
+        guard = "Needs(Permission::ReadPaymentMethods)"
+    )]
     pub async fn payment_methods(&self) -> Vec<PaymentMethod> {
         self.payment_method_list()
     }
 
     /// The primary payment method when it is a card; null when there is none or it is a bank account.
+    #[graphql(guard = "Needs(Permission::ReadPaymentMethods)")]
     pub async fn primary_card(&self) -> Option<Card> {
         self.payment_method_list()
             .into_iter()
@@ -124,20 +143,26 @@ impl Customer {
     }
 
     /// The payment method recurring billing charges.
+    #[graphql(guard = "Needs(Permission::ReadPaymentMethods)")]
     pub async fn primary_payment_method(&self) -> Option<PaymentMethod> {
         self.payment_method_list()
             .into_iter()
             .find(PaymentMethod::primary)
     }
 
-    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
-
+    #[graphql(
+        complexity = "crate::gateway::cost::embedded(child_complexity)",
+        guard = "Needs(Permission::ReadShippingAddresses)"
+    )]
     pub async fn shipping_addresses(&self) -> Vec<ShippingAddress> {
         self.shipping_address_list()
     }
 
     /// The customer's subscriptions, newest first; only those with one of `status` when given.
-    #[graphql(complexity = "crate::gateway::cost::embedded(child_complexity)")]
+    #[graphql(
+        complexity = "crate::gateway::cost::embedded(child_complexity)",
+        guard = "Needs(Permission::ReadSubscriptions)"
+    )]
     pub async fn subscriptions(
         &self,
         ctx: &Context<'_>,
@@ -160,6 +185,7 @@ impl Customer {
             .collect())
     }
 
+    #[graphql(guard = "Needs(Permission::ReadShippingAddresses)")]
     pub async fn primary_shipping_address(&self) -> Option<ShippingAddress> {
         self.shipping_address_list()
             .into_iter()

@@ -6,6 +6,7 @@ use super::{
     BankAccount, BillingSubscription, Card, Customer, PaymentMethod, Plan, ShippingAddress,
     SubscriptionTransaction, billing_loaders, customer_loader,
 };
+use crate::gateway::access::{self, Permission};
 use crate::gateway::error::gql;
 use crate::gateway::ids::{self, NodeRef};
 
@@ -24,11 +25,26 @@ pub enum Node {
 
 impl Node {
     /// Finds the object behind a global id through the loaders, so many `node` fields in one
-    /// request cost one upstream call per kind. Unknown or malformed ids give null.
+    /// request cost one upstream call per kind. Unknown or malformed ids give null. A customer
+    /// session is refused another customer's objects before any call, and plans altogether;
+    /// subscriptions are looked up among its customer's only (another's is not found).
     pub async fn find(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
         let Some(node) = ids::decode(id) else {
             return Ok(None);
         };
+        match &node {
+            NodeRef::Plan(_) => access::merchant_only(ctx)?,
+            NodeRef::Subscription(_) | NodeRef::Transaction { .. } => {
+                access::needs(ctx, Permission::ReadSubscriptions)?
+            }
+            NodeRef::Customer(customer_id) => access::customer(ctx, customer_id, None)?,
+            NodeRef::PaymentMethod { customer_id, .. } => {
+                access::customer(ctx, customer_id, Some(Permission::ReadPaymentMethods))?
+            }
+            NodeRef::ShippingAddress { customer_id, .. } => {
+                access::customer(ctx, customer_id, Some(Permission::ReadShippingAddresses))?
+            }
+        }
         match node {
             NodeRef::Plan(code) => {
                 let plan = billing_loaders(ctx)?

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use super::codes::{BillingFrequency, PlanStatus, SubscriptionStatus};
 use super::subscription::{BillingSubscriptionConnection, subscription_page};
+use crate::gateway::access::MerchantOnly;
 use crate::gateway::ids;
 use crate::gateway::paging::PageArgs;
 use crate::qualpay::RecurringPlan;
@@ -130,8 +131,11 @@ impl Plan {
         self.0.amt_prorate.filter(|a| !a.is_zero())
     }
 
-    /// The subscriptions on this plan.
-    #[graphql(complexity = "crate::gateway::cost::page(first, last, child_complexity)")]
+    /// The subscriptions on this plan (merchant-wide: not for customer sessions).
+    #[graphql(
+        complexity = "crate::gateway::cost::page(first, last, child_complexity)",
+        guard = "MerchantOnly"
+    )]
     pub async fn subscriptions(
         &self,
         ctx: &Context<'_>,

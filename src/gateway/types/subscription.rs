@@ -11,6 +11,7 @@ use super::codes::{BillingFrequency, Date, SubscriptionStatus, TransactionStatus
 use super::{
     Card, Customer, PaymentMethod, Plan, billing_loaders, customer_loader, linked_customer,
 };
+use crate::gateway::access::{Needs, Permission};
 use crate::gateway::error::{GatewayError, gql, null_on_error};
 use crate::gateway::ids;
 use crate::gateway::paging::{PageArgs, Window, browse_window, paginate};
@@ -95,6 +96,7 @@ impl BillingSubscription {
     }
 
     /// The card it charges; null when that is a bank account or no longer stored.
+    #[graphql(guard = "Needs(Permission::ReadPaymentMethods)")]
     pub async fn card(&self, ctx: &Context<'_>) -> Option<Card> {
         let customer_id = self.0.customer_id.as_deref().unwrap_or_default();
         let card_id = self.0.card_id.as_deref().unwrap_or_default();
@@ -277,6 +279,7 @@ impl SubscriptionTransaction {
     }
 
     /// The card charged, when the vault says which and it is still stored.
+    #[graphql(guard = "Needs(Permission::ReadPaymentMethods)")]
     pub async fn card(&self, ctx: &Context<'_>) -> Option<Card> {
         let card_id = self.transaction.card_id.as_deref()?;
         null_on_error(ctx, find_card(ctx, &self.customer_id, card_id).await)

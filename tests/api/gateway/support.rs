@@ -373,31 +373,8 @@ impl GatewayApp {
 
     /// Like [`Self::graphql`], with the HTTP status, which is not checked.
     pub async fn graphql_status(&self, query: &str, variables: Value) -> (u16, Value) {
-        {
-            let mut secrets = self.secrets.lock().unwrap();
-            secrets.collect(&variables);
-            secrets.collect_from_query(query);
-        }
-        let body = json!({ "query": query, "variables": variables });
-        let response = self
-            .client
-            .post(format!("{}/graphql", self.base))
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST /graphql failed: {e}"));
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("a readable body");
-        let json: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("/graphql answered {status} with non-JSON ({e}): {text}"));
-        assert!(json.is_object(), "not a JSON object: {text}");
-        self.secrets
-            .lock()
-            .unwrap()
-            .assert_absent(&text, &json, query);
-        (status, json)
+        let answer = self.post_graphql(None, query, variables).await;
+        (answer.status, answer.body)
     }
 
     /// `graphql`, asserting there are no errors; returns `data`.
@@ -818,4 +795,130 @@ fn billing_dates_count_months_then_days() {
     assert_eq!(relative_date("2025-01-15", "2025-02-18"), "[today+1M+3D]");
     assert_eq!(relative_date("2025-01-15", "2025-01-13"), "[today-2D]");
     assert_eq!(relative_date("2025-01-31", "2025-02-28"), "[today+1M]");
+}
+
+// ---- other credentials: merchant keys and customer sessions ----
+
+/// What `/graphql` answered a request sent with credentials of the test's choosing.
+pub struct Answer {
+    pub status: u16,
+    /// The `WWW-Authenticate` header, when there is one.
+    pub www_authenticate: Option<String>,
+    pub body: Value,
+}
+
+/// `Authorization: Bearer {token}`.
+pub fn bearer(token: &str) -> reqwest::header::HeaderValue {
+    reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value")
+}
+
+impl GatewayApp {
+    /// POSTs a GraphQL request with this `Authorization` header instead of the gateway's key;
+    /// the body must be a JSON object and is scanned for secrets like [`Self::graphql_status`]'s.
+    pub async fn graphql_as(
+        &self,
+        authorization: &reqwest::header::HeaderValue,
+        query: &str,
+        variables: Value,
+    ) -> Answer {
+        self.post_graphql(Some(authorization), query, variables)
+            .await
+    }
+
+    /// POSTs a GraphQL request, with `authorization` or else the gateway's key, and checks that
+    /// the answer is a JSON object with no secret this app was sent.
+    async fn post_graphql(
+        &self,
+        authorization: Option<&reqwest::header::HeaderValue>,
+        query: &str,
+        variables: Value,
+    ) -> Answer {
+        {
+            let mut secrets = self.secrets.lock().unwrap();
+            secrets.collect(&variables);
+            secrets.collect_from_query(query);
+        }
+        let body = json!({ "query": query, "variables": variables });
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(body.to_string());
+        if let Some(authorization) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization.clone());
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /graphql failed: {e}"));
+        let status = response.status().as_u16();
+        let www_authenticate = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = response.text().await.expect("a readable body");
+        let json: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("/graphql answered {status} with non-JSON ({e}): {text}"));
+        assert!(json.is_object(), "not a JSON object: {text}");
+        // A session token is random text, which may hold a long run of digits by chance.
+        let mut scanned = json.clone();
+        let mut tokens = Vec::new();
+        take_tokens(&mut scanned, &mut tokens);
+        let scanned_text = tokens
+            .iter()
+            .fold(text, |text, token| text.replace(token.as_str(), "[token]"));
+        self.secrets
+            .lock()
+            .unwrap()
+            .assert_absent(&scanned_text, &scanned, query);
+        Answer {
+            status,
+            www_authenticate,
+            body: json,
+        }
+    }
+
+    /// A REST `POST` to the vault with another merchant's `key` that must succeed; returns the
+    /// envelope's `data`.
+    pub async fn vault_post_as(&self, key: &str, path: &str, body: Value) -> Value {
+        let access = self.vault_access();
+        self.secrets.lock().unwrap().collect(&body);
+        let response = self
+            .client
+            .post(format!("{}{path}", access.platform))
+            .basic_auth(key, Some(""))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path} failed: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a readable body");
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert!(
+            status == 200 && json["code"] == 0,
+            "POST {path} as {key} -> {status} {text}"
+        );
+        json["data"].clone()
+    }
+}
+
+/// Replaces every string `token` field of `value` by `[token]`, collecting the tokens.
+fn take_tokens(value: &mut Value, tokens: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match value {
+                    Value::String(token) if key == "token" && !token.is_empty() => {
+                        tokens.push(std::mem::replace(token, "[token]".to_owned()));
+                    }
+                    _ => take_tokens(value, tokens),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| take_tokens(item, tokens)),
+        _ => {}
+    }
 }
