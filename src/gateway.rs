@@ -87,8 +87,8 @@ pub fn upstream<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Upstream> {
 }
 
 /// What `createCustomerSession` needs (per-request data of secret-key requests only): the keys
-/// that sign tokens, and the gateway's service client, to check that it can act for the
-/// customer's merchant.
+/// that sign tokens, and the gateway's service client (on the request's budget of calls), to
+/// check that it can act for the customer's merchant.
 #[derive(Clone)]
 pub struct SessionIssuer {
     pub keys: Arc<SessionKeys>,
@@ -177,30 +177,33 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
     // session with the gateway's service client confined to its customer. The client and the
     // loaders are made for that request alone (a cache shared across requests would leak data
     // between them), and the schema holds no client of its own to fall back on. The time is
-    // read here, once per operation.
+    // read here, once per request: the token is checked and the operations run at that time.
     let base = upstream.clone();
     let admit: http::Admit = Arc::new(move |headers| {
-        let (caller, upstream, issuer) =
-            match credentials::credential(headers, &session_keys, time.now())? {
-                Credential::SecretKey(key) => {
-                    let upstream = base
-                        .with_api_key(key.expose())
-                        .ok_or(http::Unauthenticated("the API key cannot be sent on"))?;
-                    let issuer = SessionIssuer {
-                        keys: session_keys.clone(),
-                        service: base.clone(),
-                    };
-                    (Caller::Merchant, upstream, Some(issuer))
-                }
-                Credential::Session(session) => {
-                    let upstream = base.for_customer(session.merchant_id, &session.customer_id);
-                    (Caller::Customer(session), upstream, None)
-                }
-            };
-        let upstream = upstream.with_call_budget(max_upstream_calls);
+        let now = time.now();
+        // Every client of the request, the service client that checks a new session included,
+        // draws on one budget of upstream calls.
+        let budgeted = base.with_call_budget(max_upstream_calls);
+        let (caller, upstream, issuer) = match credentials::credential(headers, &session_keys, now)?
+        {
+            Credential::SecretKey(key) => {
+                let upstream = budgeted
+                    .with_api_key(key.expose())
+                    .ok_or(http::Unauthenticated("the API key cannot be sent on"))?;
+                let issuer = SessionIssuer {
+                    keys: session_keys.clone(),
+                    service: budgeted,
+                };
+                (Caller::Merchant, upstream, Some(issuer))
+            }
+            Credential::Session(session) => {
+                let upstream = budgeted.for_customer(session.merchant_id, &session.customer_id);
+                (Caller::Customer(session), upstream, None)
+            }
+        };
         Ok(Arc::new(move |request: async_graphql::Request| {
             let request = request
-                .data(RequestTime(time.now()))
+                .data(RequestTime(now))
                 .data(caller.clone())
                 .data(CustomerByIdLoader::per_request(upstream.clone(), batching))
                 .data(BillingLoaders::per_request(&upstream, batching.window))

@@ -91,7 +91,7 @@ mod tests {
     use super::*;
 
     fn secret_key(headers: &HeaderMap) -> Result<Secret<String>, Unauthenticated> {
-        match credential(headers, &SessionKeys::generate(), Utc::now())? {
+        match credential(headers, &SessionKeys::generate(), DateTime::UNIX_EPOCH)? {
             Credential::SecretKey(key) => Ok(key),
             Credential::Session(_) => Err(Unauthenticated("a session")),
         }

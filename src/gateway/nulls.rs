@@ -49,22 +49,21 @@ impl Nulls {
     /// Takes the marks of this field's own fields: `path + name`, or `path + index + name`
     /// inside a list. Returns the list indices they were under (`None` for a direct field).
     fn take_children(&self, path: &[String]) -> Vec<Option<usize>> {
-        if !self.any_null.load(Ordering::Acquire) {
-            return Vec::new();
-        }
         let mut marks = lock(&self.null_paths);
         let mut children = Vec::new();
         marks.retain(|mark| {
             let Some(rest) = mark.strip_prefix(path) else {
                 return true;
             };
-            match rest {
-                [_field] => children.push(None),
-                [index, _field] if index.parse::<usize>().is_ok() => {
-                    children.push(index.parse().ok())
-                }
+            let index = match rest {
+                [_field] => None,
+                [index, _field] => match index.parse::<usize>() {
+                    Ok(index) => Some(index),
+                    Err(_) => return true,
+                },
                 _ => return true,
-            }
+            };
+            children.push(index);
             false
         });
         children
@@ -107,36 +106,39 @@ impl Extension for Nulls {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
-        let return_type = info.return_type.to_owned();
         let path_node = *info.path_node;
-        let nullable = !return_type.ends_with('!');
-        let result = next.run(ctx, info).await;
-        let path = || path_node.to_string_vec();
-        let value = match result {
+        let nullable = !info.return_type.ends_with('!');
+        // An item of `[T]` may be null by itself; of `[T!]`, the whole list goes.
+        let items_nullable = info
+            .return_type
+            .trim_end_matches('!')
+            .strip_prefix('[')
+            .is_some_and(|inner| !inner.trim_end_matches(']').ends_with('!'));
+        let value = match next.run(ctx, info).await {
             Ok(value) => value,
             Err(error) if nullable => {
                 lock(&self.errors).push(error);
                 return Ok(Some(Value::Null));
             }
             Err(error) => {
-                self.mark(path());
+                self.mark(path_node.to_string_vec());
                 return Err(error);
             }
         };
-        let children = self.take_children(&path());
+        // The common case: nothing in this operation has failed, so no path is worked out.
+        if !self.any_null.load(Ordering::Acquire) {
+            return Ok(value);
+        }
+        let path = path_node.to_string_vec();
+        let children = self.take_children(&path);
         if children.is_empty() {
             return Ok(value);
         }
-        // An item of `[T]` may be null by itself; of `[T!]`, the whole list goes.
-        let items_nullable = return_type
-            .trim_end_matches('!')
-            .strip_prefix('[')
-            .is_some_and(|inner| !inner.trim_end_matches(']').ends_with('!'));
-        let mut value = value;
         let whole = children
             .iter()
             .any(|index| index.is_none() || !items_nullable);
         if !whole {
+            let mut value = value;
             if let Some(Value::List(items)) = value.as_mut() {
                 for index in children.into_iter().flatten() {
                     if let Some(item) = items.get_mut(index) {
@@ -147,7 +149,7 @@ impl Extension for Nulls {
             return Ok(value);
         }
         if !nullable {
-            self.mark(path());
+            self.mark(path);
         }
         Ok(Some(Value::Null))
     }

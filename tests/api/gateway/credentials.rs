@@ -7,14 +7,8 @@ use serde_json::{Value, json};
 use vaultql::config::Toggle;
 use vaultql::gateway::graphiql::GRAPHIQL_AVAILABLE;
 
-use super::support::{GATEWAY_KEY, GatewayApp, Sandbox, basic};
+use super::support::{Answer, GATEWAY_KEY, GatewayApp, Sandbox, basic};
 use crate::helpers::{KEY_A, KEY_B};
-
-struct Answer {
-    status: u16,
-    www_authenticate: Option<String>,
-    body: Value,
-}
 
 /// Sends `/graphql` with exactly the `authorization` given (none when `None`).
 async fn send(
