@@ -19,7 +19,6 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs, Toggle};
 use crate::gateway;
-use crate::gateway::loaders::Batching;
 use crate::gateway::session::SessionKeys;
 use crate::metrics::Metrics;
 use crate::redact::redacted_path;
@@ -92,10 +91,6 @@ impl Application {
             },
             metrics.clone(),
         )?;
-        let batching = Batching {
-            mode: args.upstream_batch,
-            window: Duration::from_millis(args.batch_window_ms),
-        };
         // The development key fills GraphiQL's Headers tab only for the embedded vault on a
         // loopback address: never for Qualpay (--upstream), never for a page others can reach.
         let development_key =
@@ -106,7 +101,7 @@ impl Application {
             .unwrap_or_else(|| args.vault.data_dir.join(SESSION_KEYS_FILE));
         let session_keys = Arc::new(SessionKeys::load_or_create(&session_keys_file)?);
         let settings = gateway::Settings {
-            batching,
+            upstream_batch: args.upstream_batch,
             time: args.vault.time,
             cors_origins: args.cors_origins.clone(),
             graphiql: args.graphiql == Toggle::On,

@@ -65,11 +65,6 @@ pub struct ServeArgs {
     #[arg(long, env = "VAULTQL_UPSTREAM_BATCH", value_enum, default_value_t = UpstreamBatch::In)]
     pub upstream_batch: UpstreamBatch,
 
-    /// How long a dataloader waits for more keys before it calls the upstream, in milliseconds.
-    /// Longer windows batch more reliably on a busy machine, at that much latency per level.
-    #[arg(long, env = "VAULTQL_BATCH_WINDOW_MS", default_value_t = 10)]
-    pub batch_window_ms: u64,
-
     /// Upstream connect timeout, in milliseconds.
     #[arg(
         long,
@@ -300,7 +295,6 @@ impl ServeArgs {
             upstream: None,
             upstream_api_key: None,
             upstream_batch: UpstreamBatch::In,
-            batch_window_ms: 10,
             upstream_connect_timeout_ms: 2_000,
             upstream_timeout_ms: 15_000,
             no_seed: false,

@@ -18,6 +18,7 @@ pub mod error;
 pub mod graphiql;
 pub mod guard;
 pub mod http;
+pub mod idle;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
@@ -41,11 +42,13 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::config::UpstreamBatch;
 use crate::gateway::access::Caller;
 use crate::gateway::credentials::Credential;
 use crate::gateway::error::{GatewayError, gql};
+use crate::gateway::idle::IdleBatches;
+use crate::gateway::loaders::CustomerByIdLoader;
 use crate::gateway::loaders::billing::BillingLoaders;
-use crate::gateway::loaders::{Batching, CustomerByIdLoader};
 use crate::gateway::mutation::MutationRoot;
 use crate::gateway::query::QueryRoot;
 use crate::gateway::session::SessionKeys;
@@ -134,7 +137,8 @@ const DEFAULT_QUERY: &str = "# Customers with their payment methods and addresse
 
 /// How the gateway serves `/graphql`.
 pub struct Settings {
-    pub batching: Batching,
+    /// How the customer loader asks the upstream for several customers.
+    pub upstream_batch: UpstreamBatch,
     pub time: TimeSource,
     /// Browser origins allowed by CORS.
     pub cors_origins: Vec<String>,
@@ -161,7 +165,7 @@ pub const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// gateway's own client (readiness); GraphQL requests get one of their own, for their key.
 pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> Router {
     let Settings {
-        batching,
+        upstream_batch,
         time,
         cors_origins,
         graphiql,
@@ -201,18 +205,24 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
                 (Caller::Customer(session), upstream, None)
             }
         };
-        Ok(Arc::new(move |request: async_graphql::Request| {
-            let request = request
-                .data(RequestTime(now))
-                .data(caller.clone())
-                .data(CustomerByIdLoader::per_request(upstream.clone(), batching))
-                .data(BillingLoaders::per_request(&upstream, batching.window))
-                .data(upstream.clone());
-            match &issuer {
-                Some(issuer) => request.data(issuer.clone()),
-                None => request,
-            }
-        }) as http::Prepare)
+        Ok(Arc::new(
+            move |request: async_graphql::Request, batches: &IdleBatches| {
+                let request = request
+                    .data(RequestTime(now))
+                    .data(caller.clone())
+                    .data(CustomerByIdLoader::per_request(
+                        upstream.clone(),
+                        upstream_batch,
+                        batches,
+                    ))
+                    .data(BillingLoaders::per_request(&upstream, batches))
+                    .data(upstream.clone());
+                match &issuer {
+                    Some(issuer) => request.data(issuer.clone()),
+                    None => request,
+                }
+            },
+        ) as http::Prepare)
     });
     let state = GatewayState { upstream, metrics };
     Router::new()

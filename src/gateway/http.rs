@@ -1,5 +1,6 @@
 //! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, admission by credentials before anything is parsed, media-type negotiation, batching, request limits and error scrubbing.
 
+use crate::gateway::idle::IdleBatches;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -31,8 +32,10 @@ pub const MAX_FIELDS: usize = 5_000;
 /// Largest accepted POST body: room for a full batch of maximal queries plus their variables.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Attaches per-request data (the caller's upstream client, dataloaders) to an operation.
-pub type Prepare = Arc<dyn Fn(async_graphql::Request) -> async_graphql::Request + Send + Sync>;
+/// Attaches per-request data (the caller's upstream client, dataloaders) to an operation; its
+/// dataloaders park their fetches in the operation's [`IdleBatches`].
+pub type Prepare =
+    Arc<dyn Fn(async_graphql::Request, &IdleBatches) -> async_graphql::Request + Send + Sync>;
 
 /// Admits a request by its headers before anything in it is parsed: what to attach to each of
 /// its operations, or why it is refused (a 401).
@@ -195,8 +198,9 @@ async fn run_json<E: Executor>(
     if via_get && selects_mutation(&document, params.operation_name.as_deref()) {
         return Err(Rejection::MutationOverGet);
     }
-    let request = prepare(params.into_request(document)?);
-    let response = shared.executor.execute(request).await;
+    let batches = IdleBatches::default();
+    let request = prepare(params.into_request(document)?, &batches);
+    let response = batches.drive(shared.executor.execute(request)).await;
     if response.errors.iter().any(is_unauthenticated) {
         // The upstream refused the caller's key: a 401, not a 200 with field errors.
         return Err(Rejection::Unauthenticated(response.errors));

@@ -1,6 +1,6 @@
 //! Dataloaders: every link between objects resolves through one of these, created per request
 //! (a loader cache shared across requests would hand one request's data to another). Keys
-//! asked for in the same tick become one upstream call.
+//! asked for before the request goes idle become one upstream call (see [`crate::gateway::idle`]).
 
 pub mod billing;
 
@@ -10,24 +10,26 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use futures_util::{StreamExt, stream};
 
 use crate::config::UpstreamBatch;
+use crate::gateway::idle::IdleBatches;
 use crate::gateway::types::Customer;
 use crate::upstream::{BrowseParams, Upstream, UpstreamError};
+
+/// A loader whose fetches start when its request is idle (see [`crate::gateway::idle`]): with
+/// no delay, a fetch takes every key asked for by then as soon as it starts.
+pub fn idle_loader<T, K>(inner: T, batches: &IdleBatches) -> DataLoader<T, HashMapCache>
+where
+    T: Loader<K>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    DataLoader::with_cache(inner, batches.spawner(), HashMapCache::default())
+        .delay(std::time::Duration::ZERO)
+        .max_batch_size(1000)
+}
 
 /// Most ids in one `customer_id,IN,...` browse: the upstream's page size limit.
 const IN_CHUNK: usize = 100;
 /// Most concurrent GETs when the upstream has no IN (`--upstream-batch none`).
 const GET_CONCURRENCY: usize = 8;
-
-/// How the request's loaders batch: which way to fetch customers, and how long to wait for more
-/// keys before calling the upstream (`--batch-window-ms`). The window is longer than
-/// async-graphql's 1 ms because a batch's answers wake the waiting fields one by one on another
-/// worker thread: on a busy machine a 1 ms window can close between the first and the last, and
-/// what they load next splits into several batches.
-#[derive(Debug, Clone, Copy)]
-pub struct Batching {
-    pub mode: UpstreamBatch,
-    pub window: std::time::Duration,
-}
 
 /// The request's customers by `customer_id`, each fetched at most once.
 pub struct CustomerLoader(DataLoader<CustomerByIdLoader, HashMapCache>);
@@ -60,17 +62,12 @@ pub struct CustomerByIdLoader {
 
 impl CustomerByIdLoader {
     /// A fresh loader with an empty cache, for one request.
-    pub fn per_request(upstream: Upstream, batching: Batching) -> CustomerLoader {
-        let batch = batching.mode;
-        CustomerLoader(
-            DataLoader::with_cache(
-                Self { upstream, batch },
-                tokio::spawn,
-                HashMapCache::default(),
-            )
-            .delay(batching.window)
-            .max_batch_size(1000),
-        )
+    pub fn per_request(
+        upstream: Upstream,
+        batch: UpstreamBatch,
+        batches: &IdleBatches,
+    ) -> CustomerLoader {
+        CustomerLoader(idle_loader(Self { upstream, batch }, batches))
     }
 
     async fn browse_in(&self, ids: &[&str]) -> Result<Vec<Customer>, UpstreamError> {

@@ -54,7 +54,7 @@ async fn spawn() -> String {
     // Admits every request: credentials are the gateway's, tested in `gateway::credentials`.
     let admit: gql_http::Admit = Arc::new(|_| {
         Ok(
-            Arc::new(|request: async_graphql::Request| request.data(Tag("prepared")))
+            Arc::new(|request: async_graphql::Request, _: &_| request.data(Tag("prepared")))
                 as gql_http::Prepare,
         )
     });

@@ -1,12 +1,13 @@
-//! Loaders for plans, subscriptions and their payment attempts. Each groups the keys of one
-//! tick into `field,IN,a|b|c` browses (100 ids per browse, every page of the answer).
+//! Loaders for plans, subscriptions and their payment attempts. Each groups the keys asked for
+//! before its request went idle into `field,IN,a|b|c` browses (100 ids per browse, every page of the answer).
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
+use super::idle_loader;
+use crate::gateway::idle::IdleBatches;
 use crate::qualpay::{ListResponse, RecurringPlan, Subscription, Transaction};
 use crate::upstream::{BrowseParams, Upstream, UpstreamError};
 
@@ -22,20 +23,12 @@ pub struct BillingLoaders {
 }
 
 impl BillingLoaders {
-    pub fn per_request(upstream: &Upstream, window: Duration) -> Self {
-        fn loader<T: Loader<K>, K>(inner: T, window: Duration) -> DataLoader<T, HashMapCache>
-        where
-            K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-        {
-            DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default())
-                .delay(window)
-                .max_batch_size(1000)
-        }
+    pub fn per_request(upstream: &Upstream, batches: &IdleBatches) -> Self {
         Self {
-            plans: loader(PlanByCodeLoader(upstream.clone()), window),
-            subscriptions: loader(SubscriptionByIdLoader(upstream.clone()), window),
-            by_customer: loader(SubscriptionsByCustomerLoader(upstream.clone()), window),
-            transactions: loader(TransactionsBySubscriptionLoader(upstream.clone()), window),
+            plans: idle_loader(PlanByCodeLoader(upstream.clone()), batches),
+            subscriptions: idle_loader(SubscriptionByIdLoader(upstream.clone()), batches),
+            by_customer: idle_loader(SubscriptionsByCustomerLoader(upstream.clone()), batches),
+            transactions: idle_loader(TransactionsBySubscriptionLoader(upstream.clone()), batches),
         }
     }
 }

@@ -327,9 +327,6 @@ impl GatewayApp {
         args.upstream_api_key = Some(GATEWAY_KEY.into());
         args.vault = default_vault_args(&data_dir);
         args.upstream_batch = UpstreamBatch::In;
-        // Tests count upstream requests exactly on a shared, noisy machine: a longer batch window
-        // keeps one list's keys in one batch even when a worker thread is descheduled.
-        args.batch_window_ms = 50;
         args
     }
 
