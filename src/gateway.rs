@@ -69,6 +69,14 @@ pub fn schema() -> VaultSchema {
         MutationRoot::default(),
         EmptySubscription,
     )
+    .override_output_type_description::<rust_decimal::Decimal>(
+        "An exact decimal number, answered as a string such as `\"9.99\"` so that no amount \
+         passes through a float. Send amounts as strings too: a JSON number is accepted, but it \
+         is a float on its way. Amounts are in the currency's major unit (dollars for `840`).",
+    )
+    .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
+        "A point in time, as an RFC 3339 string in UTC, such as `\"2027-01-31T12:00:00Z\"`.",
+    )
     .limit_depth(MAX_DEPTH)
     .extension(cost::CostLimit)
     .extension(nulls::NullOnError)

@@ -1,5 +1,7 @@
-//! The mutation root. Each mutation takes one `input` argument and returns a payload that holds
-//! the changed object under its own name and, always, the customer as it is after the change.
+//! The mutation root. Each mutation takes one `input: <Mutation>Input!` and returns a
+//! `<Mutation>Payload!` that holds the changed object under its own name and the customer as it
+//! is after the change (the schema's contract: every mutation has its own input and payload
+//! types, so a client's variables name the mutation they are for).
 
 mod address;
 mod billing;
@@ -14,7 +16,46 @@ use crate::gateway::types::{Customer, customer_loader};
 use crate::qualpay::CustomerVault;
 use crate::upstream::UpstreamError;
 
+/// Declares one GraphQL type per name with the same fields: mutations whose inputs or payloads
+/// have the same shape still get a type of their own each. `from` a shared value makes each
+/// convertible from it, field by field.
+macro_rules! per_mutation {
+    (
+        $(#[doc = $doc:literal])*
+        #[derive($derive:ident)]
+        $(from $shared:ident)?
+        { $($fields:tt)* }
+        as $($name:ident),+
+    ) => {
+        per_mutation!(
+            @each [$(#[doc = $doc])* #[derive($derive)]] [$($shared)?] { $($fields)* } $($name)+
+        );
+    };
+    (@each $attrs:tt $shared:tt $fields:tt $name:ident $($rest:ident)*) => {
+        per_mutation!(@type $attrs $name $fields);
+        per_mutation!(@from $shared $name $fields);
+        per_mutation!(@each $attrs $shared $fields $($rest)*);
+    };
+    (@each $attrs:tt $shared:tt $fields:tt) => {};
+    (@type [$($attr:tt)*] $name:ident { $($(#[doc = $field_doc:literal])* $field:ident: $ty:ty),+ $(,)? }) => {
+        $($attr)*
+        pub struct $name {
+            $($(#[doc = $field_doc])* pub $field: $ty),+
+        }
+    };
+    (@from [] $name:ident $fields:tt) => {};
+    (@from [$shared:ident] $name:ident { $($(#[doc = $field_doc:literal])* $field:ident: $ty:ty),+ $(,)? }) => {
+        impl From<$shared> for $name {
+            fn from(shared: $shared) -> Self {
+                Self { $($field: shared.$field),+ }
+            }
+        }
+    };
+}
+pub(crate) use per_mutation;
+
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     customer::CustomerMutations,
     card::CardMutations,

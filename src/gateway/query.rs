@@ -16,6 +16,7 @@ use crate::gateway::upstream;
 
 /// The query root: customers, and billing.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(CustomerQuery, BillingQuery);
 
 #[derive(Default)]
@@ -159,7 +160,7 @@ impl BillingQuery {
     async fn subscription(
         &self,
         ctx: &Context<'_>,
-        subscription_id: ID,
+        subscription_id: String,
     ) -> Option<BillingSubscription> {
         let Ok(id) = subscription_id.parse::<i64>() else {
             return None;

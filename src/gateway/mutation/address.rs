@@ -1,6 +1,7 @@
 //! `addShippingAddress`, `updateShippingAddress`, `removeShippingAddress`,
 //! `setPrimaryShippingAddress`.
 
+use super::per_mutation;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use super::changed;
@@ -77,17 +78,17 @@ pub struct UpdateShippingAddressInput {
     pub primary: Option<bool>,
 }
 
-/// Names one shipping address of a customer.
-#[derive(InputObject)]
-pub struct ShippingAddressRefInput {
-    pub customer_id: String,
-    pub shipping_id: ID,
+per_mutation! {
+    /// Names one shipping address of a customer.
+    #[derive(InputObject)]
+    { customer_id: String, shipping_id: ID }
+    as RemoveShippingAddressInput, SetPrimaryShippingAddressInput
 }
 
-#[derive(SimpleObject)]
-pub struct ShippingAddressPayload {
-    pub customer: Customer,
-    pub shipping_address: Option<ShippingAddress>,
+per_mutation! {
+    #[derive(SimpleObject)]
+    { customer: Customer, shipping_address: Option<ShippingAddress> }
+    as AddShippingAddressPayload, UpdateShippingAddressPayload, SetPrimaryShippingAddressPayload
 }
 
 #[derive(SimpleObject)]
@@ -102,7 +103,7 @@ impl AddressMutations {
         &self,
         ctx: &Context<'_>,
         input: AddShippingAddressInput,
-    ) -> Result<ShippingAddressPayload> {
+    ) -> Result<AddShippingAddressPayload> {
         access::customer(
             ctx,
             &input.customer_id,
@@ -117,7 +118,7 @@ impl AddressMutations {
             .shipping_address_list()
             .into_iter()
             .max_by_key(ShippingAddress::key);
-        Ok(ShippingAddressPayload {
+        Ok(AddShippingAddressPayload {
             customer,
             shipping_address,
         })
@@ -127,7 +128,7 @@ impl AddressMutations {
         &self,
         ctx: &Context<'_>,
         input: UpdateShippingAddressInput,
-    ) -> Result<ShippingAddressPayload> {
+    ) -> Result<UpdateShippingAddressPayload> {
         access::customer(
             ctx,
             &input.customer_id,
@@ -163,7 +164,7 @@ impl AddressMutations {
             .await;
         let customer = changed(ctx, result).await?;
         let shipping_address = find(&customer, shipping_id);
-        Ok(ShippingAddressPayload {
+        Ok(UpdateShippingAddressPayload {
             customer,
             shipping_address,
         })
@@ -173,7 +174,7 @@ impl AddressMutations {
     async fn remove_shipping_address(
         &self,
         ctx: &Context<'_>,
-        input: ShippingAddressRefInput,
+        input: RemoveShippingAddressInput,
     ) -> Result<RemoveShippingAddressPayload> {
         access::customer(
             ctx,
@@ -194,8 +195,8 @@ impl AddressMutations {
     async fn set_primary_shipping_address(
         &self,
         ctx: &Context<'_>,
-        input: ShippingAddressRefInput,
-    ) -> Result<ShippingAddressPayload> {
+        input: SetPrimaryShippingAddressInput,
+    ) -> Result<SetPrimaryShippingAddressPayload> {
         access::customer(
             ctx,
             &input.customer_id,
@@ -211,7 +212,7 @@ impl AddressMutations {
             .await;
         let customer = changed(ctx, result).await?;
         let shipping_address = find(&customer, shipping_id);
-        Ok(ShippingAddressPayload {
+        Ok(SetPrimaryShippingAddressPayload {
             customer,
             shipping_address,
         })

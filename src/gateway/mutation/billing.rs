@@ -1,5 +1,6 @@
 //! Plan and subscription mutations.
 
+use super::per_mutation;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use rust_decimal::Decimal;
 
@@ -70,14 +71,23 @@ pub struct UpdatePlanInput {
     pub prorate_amount: Option<Decimal>,
 }
 
-#[derive(InputObject)]
-pub struct PlanRefInput {
-    pub plan_code: String,
+per_mutation! {
+    /// Names one of the merchant's plans.
+    #[derive(InputObject)]
+    { plan_code: String }
+    as ArchivePlanInput, DeletePlanInput
 }
 
-#[derive(SimpleObject)]
-pub struct PlanPayload {
-    pub plan: Plan,
+/// A plan after a change.
+pub struct PlanChange {
+    plan: Plan,
+}
+
+per_mutation! {
+    #[derive(SimpleObject)]
+    from PlanChange
+    { plan: Plan }
+    as CreatePlanPayload, UpdatePlanPayload, ArchivePlanPayload
 }
 
 #[derive(SimpleObject)]
@@ -118,20 +128,34 @@ pub struct UpdateSubscriptionInput {
     pub next_billing_date: Option<Date>,
 }
 
-#[derive(InputObject)]
-pub struct SubscriptionRefInput {
-    pub subscription_id: ID,
+per_mutation! {
+    /// Names one subscription by the vault's id.
+    #[derive(InputObject)]
+    { subscription_id: ID }
+    as PauseSubscriptionInput, ResumeSubscriptionInput, CancelSubscriptionInput
 }
 
-#[derive(SimpleObject)]
-pub struct SubscriptionPayload {
-    pub subscription: BillingSubscription,
-    pub customer: Customer,
+/// A subscription and its customer after a change.
+pub struct SubscriptionChange {
+    subscription: BillingSubscription,
+    customer: Customer,
+}
+
+per_mutation! {
+    #[derive(SimpleObject)]
+    from SubscriptionChange
+    { subscription: BillingSubscription, customer: Customer }
+    as CreateSubscriptionPayload, UpdateSubscriptionPayload, PauseSubscriptionPayload,
+        ResumeSubscriptionPayload, CancelSubscriptionPayload
 }
 
 #[Object]
 impl BillingMutations {
-    async fn create_plan(&self, ctx: &Context<'_>, input: CreatePlanInput) -> Result<PlanPayload> {
+    async fn create_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePlanInput,
+    ) -> Result<CreatePlanPayload> {
         access::merchant_only(ctx)?;
         let request = PlanRequest {
             plan_code: Some(input.plan_code),
@@ -156,7 +180,11 @@ impl BillingMutations {
         plan_payload(ctx, upstream(ctx)?.add_plan(&request).await).await
     }
 
-    async fn update_plan(&self, ctx: &Context<'_>, input: UpdatePlanInput) -> Result<PlanPayload> {
+    async fn update_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePlanInput,
+    ) -> Result<UpdatePlanPayload> {
         access::merchant_only(ctx)?;
         let request = PlanRequest {
             plan_name: input.name,
@@ -185,7 +213,11 @@ impl BillingMutations {
     }
 
     /// An archived plan takes no new subscriptions; existing ones go on.
-    async fn archive_plan(&self, ctx: &Context<'_>, input: PlanRefInput) -> Result<PlanPayload> {
+    async fn archive_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: ArchivePlanInput,
+    ) -> Result<ArchivePlanPayload> {
         access::merchant_only(ctx)?;
         let plan = existing_plan(ctx, &input.plan_code).await?;
         let request = ArchivePlanRequest {
@@ -205,7 +237,7 @@ impl BillingMutations {
     async fn delete_plan(
         &self,
         ctx: &Context<'_>,
-        input: PlanRefInput,
+        input: DeletePlanInput,
     ) -> Result<DeletePlanPayload> {
         access::merchant_only(ctx)?;
         let plan = existing_plan(ctx, &input.plan_code).await?;
@@ -223,7 +255,7 @@ impl BillingMutations {
         &self,
         ctx: &Context<'_>,
         input: CreateSubscriptionInput,
-    ) -> Result<SubscriptionPayload> {
+    ) -> Result<CreateSubscriptionPayload> {
         access::customer(
             ctx,
             &input.customer_id,
@@ -254,7 +286,7 @@ impl BillingMutations {
         &self,
         ctx: &Context<'_>,
         input: UpdateSubscriptionInput,
-    ) -> Result<SubscriptionPayload> {
+    ) -> Result<UpdateSubscriptionPayload> {
         access::needs(ctx, Permission::ManageSubscriptions)?;
         let id = subscription_id(&input.subscription_id)?;
         let request = UpdateSubscriptionRequest {
@@ -287,8 +319,8 @@ impl BillingMutations {
     async fn pause_subscription(
         &self,
         ctx: &Context<'_>,
-        input: SubscriptionRefInput,
-    ) -> Result<SubscriptionPayload> {
+        input: PauseSubscriptionInput,
+    ) -> Result<PauseSubscriptionPayload> {
         access::needs(ctx, Permission::ManageSubscriptions)?;
         act(ctx, &input.subscription_id, "pause").await
     }
@@ -296,8 +328,8 @@ impl BillingMutations {
     async fn resume_subscription(
         &self,
         ctx: &Context<'_>,
-        input: SubscriptionRefInput,
-    ) -> Result<SubscriptionPayload> {
+        input: ResumeSubscriptionInput,
+    ) -> Result<ResumeSubscriptionPayload> {
         access::needs(ctx, Permission::ManageSubscriptions)?;
         act(ctx, &input.subscription_id, "resume").await
     }
@@ -305,17 +337,17 @@ impl BillingMutations {
     async fn cancel_subscription(
         &self,
         ctx: &Context<'_>,
-        input: SubscriptionRefInput,
-    ) -> Result<SubscriptionPayload> {
+        input: CancelSubscriptionInput,
+    ) -> Result<CancelSubscriptionPayload> {
         access::needs(ctx, Permission::ManageSubscriptions)?;
         act(ctx, &input.subscription_id, "cancel").await
     }
 }
 
-async fn plan_payload(
+async fn plan_payload<Payload: From<PlanChange>>(
     ctx: &Context<'_>,
     result: Result<RecurringPlan, UpstreamError>,
-) -> Result<PlanPayload> {
+) -> Result<Payload> {
     let plan = result.map_err(gql)?;
     if let Some(code) = plan.plan_code.clone() {
         billing_loaders(ctx)?
@@ -323,9 +355,10 @@ async fn plan_payload(
             .feed_one(code, plan.clone())
             .await;
     }
-    Ok(PlanPayload {
+    Ok(PlanChange {
         plan: Plan::new(plan),
-    })
+    }
+    .into())
 }
 
 async fn existing_plan(ctx: &Context<'_>, plan_code: &str) -> Result<RecurringPlan> {
@@ -346,10 +379,10 @@ fn subscription_id(id: &ID) -> Result<i64> {
     })
 }
 
-async fn subscription_payload(
+async fn subscription_payload<Payload: From<SubscriptionChange>>(
     ctx: &Context<'_>,
     result: Result<Subscription, UpstreamError>,
-) -> Result<SubscriptionPayload> {
+) -> Result<Payload> {
     let subscription = result.map_err(gql)?;
     let loaders = billing_loaders(ctx)?;
     if let Some(id) = subscription.subscription_id {
@@ -362,14 +395,19 @@ async fn subscription_payload(
     loaders.by_customer.clear::<String>();
     let customer =
         linked_customer(ctx, subscription.customer_id.as_deref().unwrap_or_default()).await?;
-    Ok(SubscriptionPayload {
+    Ok(SubscriptionChange {
         subscription: BillingSubscription::new(subscription),
         customer,
-    })
+    }
+    .into())
 }
 
 /// Pause, resume or cancel: Qualpay wants the subscription's customer in the body.
-async fn act(ctx: &Context<'_>, id: &ID, action: &'static str) -> Result<SubscriptionPayload> {
+async fn act<Payload: From<SubscriptionChange>>(
+    ctx: &Context<'_>,
+    id: &ID,
+    action: &'static str,
+) -> Result<Payload> {
     let id = subscription_id(id)?;
     let current = billing_loaders(ctx)?
         .subscriptions

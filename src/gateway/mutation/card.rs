@@ -1,6 +1,7 @@
 //! `addCard`, `addBankAccount`, `updateCard`, `removeCard`, `setPrimaryCard`. The full card
 //! number and the CVV exist only in these inputs; no output type can carry them.
 
+use super::per_mutation;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
 use super::changed;
@@ -172,11 +173,11 @@ pub struct UpdateCardPayload {
     pub card: Option<PaymentMethod>,
 }
 
-/// Names one payment method of a customer.
-#[derive(InputObject)]
-pub struct CardRefInput {
-    pub customer_id: String,
-    pub card_id: String,
+per_mutation! {
+    /// Names one payment method of a customer.
+    #[derive(InputObject)]
+    { customer_id: String, card_id: String }
+    as RemoveCardInput, SetPrimaryCardInput
 }
 
 #[derive(SimpleObject)]
@@ -270,7 +271,7 @@ impl CardMutations {
     async fn remove_card(
         &self,
         ctx: &Context<'_>,
-        input: CardRefInput,
+        input: RemoveCardInput,
     ) -> Result<RemoveCardPayload> {
         access::customer(
             ctx,
@@ -278,7 +279,7 @@ impl CardMutations {
             Some(Permission::RemovePaymentMethod),
         )?;
         let result = upstream(ctx)?
-            .delete_card(&input.customer_id, &card_ref(&input))
+            .delete_card(&input.customer_id, &card_ref(&input.card_id))
             .await;
         let customer = changed(ctx, result).await?;
         Ok(RemoveCardPayload {
@@ -291,7 +292,7 @@ impl CardMutations {
     async fn set_primary_card(
         &self,
         ctx: &Context<'_>,
-        input: CardRefInput,
+        input: SetPrimaryCardInput,
     ) -> Result<SetPrimaryCardPayload> {
         access::customer(
             ctx,
@@ -299,7 +300,7 @@ impl CardMutations {
             Some(Permission::SetPrimaryPaymentMethod),
         )?;
         let result = upstream(ctx)?
-            .set_primary_card(&input.customer_id, &card_ref(&input))
+            .set_primary_card(&input.customer_id, &card_ref(&input.card_id))
             .await;
         let customer = changed(ctx, result).await?;
         let card = find(&customer, &input.card_id);
@@ -307,9 +308,9 @@ impl CardMutations {
     }
 }
 
-fn card_ref(input: &CardRefInput) -> CardIdRequest {
+fn card_ref(card_id: &str) -> CardIdRequest {
     CardIdRequest {
-        card_id: input.card_id.clone(),
+        card_id: card_id.to_owned(),
         merchant_id: None,
     }
 }

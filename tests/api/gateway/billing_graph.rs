@@ -125,7 +125,7 @@ pub(super) async fn subscribe(app: &GatewayApp, input: Value) -> Value {
 /// A subscription as a fresh request reads it, with all its transactions (newest first).
 pub(super) async fn read_subscription(app: &GatewayApp, id: &str) -> Value {
     let query = format!(
-        "query($id: ID!) {{ subscription(subscriptionId: $id) {{ {SUBSCRIPTION}
+        "query($id: String!) {{ subscription(subscriptionId: $id) {{ {SUBSCRIPTION}
            transactions(first: 100) {{
              totalCount
              edges {{ node {{ transactionId date amount status responseCode authCode
@@ -495,7 +495,7 @@ async fn plans_page_both_ways_without_archived_ones_unless_asked_and_plan_finds_
         let plan = mutate(
             &app,
             "archivePlan",
-            "PlanRefInput",
+            "ArchivePlanInput",
             "plan { planCode status }",
             json!({ "planCode": code }),
         )
@@ -581,7 +581,7 @@ async fn five_subscriptions(app: &GatewayApp) -> Subscriptions {
     let cancelled = mutate(
         app,
         "cancelSubscription",
-        "SubscriptionRefInput",
+        "CancelSubscriptionInput",
         "subscription { status }",
         json!({ "subscriptionId": ids[4] }),
     )
@@ -847,7 +847,7 @@ async fn a_subscription_reads_back_with_its_dates_amounts_trial_plan_card_and_cu
     );
 
     // Transactions page both ways (in memory), and with first/after.
-    let query = "query($id: ID!, $n: Int, $after: String) { subscription(subscriptionId: $id) {
+    let query = "query($id: String!, $n: Int, $after: String) { subscription(subscriptionId: $id) {
            transactions(first: $n, after: $after) {
              totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
              edges { node { transactionId } } } } }";
@@ -895,7 +895,7 @@ async fn a_subscription_reads_back_with_its_dates_amounts_trial_plan_card_and_cu
 async fn walk_transactions_both_ways(app: &GatewayApp, id: &str, page: i32) -> Vec<Value> {
     let query = |paging: &str| {
         format!(
-            "query($id: ID!, $n: Int, $cursor: String) {{ subscription(subscriptionId: $id) {{
+            "query($id: String!, $n: Int, $cursor: String) {{ subscription(subscriptionId: $id) {{
                transactions({paging}) {{
                  pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
                  edges {{ node {{ transactionId }} }} }} }} }}"
@@ -970,7 +970,7 @@ async fn node_finds_plans_subscriptions_and_transactions_by_their_global_ids() {
     app.advance_clock("P1M").await;
     let data = app
         .data(
-            r#"query($id: ID!) {
+            r#"query($id: String!) {
                  plan(planCode: "NODE") { id }
                  subscription(subscriptionId: $id) {
                    id transactions { edges { node { id transactionId amount date } } }
@@ -1254,7 +1254,7 @@ async fn billing_errors_carry_their_codes_and_junk_ids_never_reach_a_5xx() {
     ] {
         let (status, body) = app
             .graphql_status(
-                "query($id: ID!) { subscription(subscriptionId: $id) { subscriptionId } }",
+                "query($id: String!) { subscription(subscriptionId: $id) { subscriptionId } }",
                 json!({ "id": junk }),
             )
             .await;
@@ -1313,7 +1313,7 @@ async fn billing_errors_carry_their_codes_and_junk_ids_never_reach_a_5xx() {
     let body = mutate_err(
         &app,
         "pauseSubscription",
-        "SubscriptionRefInput",
+        "PauseSubscriptionInput",
         "subscription { status }",
         json!({ "subscriptionId": "424242" }),
     )

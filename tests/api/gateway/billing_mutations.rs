@@ -7,7 +7,7 @@ use super::billing_graph::{
     DECLINING, SUBSCRIPTION, charges, create_plan, customer_with_cards, id_of, mutate, mutate_err,
     read_subscription, subscribe,
 };
-use super::support::{GatewayApp, date_plus, masked, single_error, visa};
+use super::support::{GatewayApp, date_plus, input_type, masked, single_error, visa};
 
 const PLAN_FIELDS: &str = "
   planCode name description frequency interval duration amount setupAmount trialAmount
@@ -23,7 +23,7 @@ async fn act(app: &GatewayApp, action: &str, id: &str) -> Value {
     mutate(
         app,
         action,
-        "SubscriptionRefInput",
+        &input_type(action),
         &format!("subscription {{ {SUBSCRIPTION} }} customer {{ customerId subscriptions {{ subscriptionId status }} }}"),
         json!({ "subscriptionId": id }),
     )
@@ -170,7 +170,7 @@ async fn an_archived_plan_refuses_new_subscriptions_and_keeps_billing_the_old_on
     let archived = mutate(
         &app,
         "archivePlan",
-        "PlanRefInput",
+        "ArchivePlanInput",
         "plan { planCode name status }",
         json!({ "planCode": "OLD" }),
     )
@@ -204,7 +204,7 @@ async fn an_archived_plan_refuses_new_subscriptions_and_keeps_billing_the_old_on
     let unknown = mutate_err(
         &app,
         "archivePlan",
-        "PlanRefInput",
+        "ArchivePlanInput",
         "plan { planCode }",
         json!({ "planCode": "NOPE" }),
     )
@@ -227,7 +227,7 @@ async fn delete_plan_is_refused_while_a_live_subscription_uses_it_and_allowed_af
     let body = mutate_err(
         &app,
         "deletePlan",
-        "PlanRefInput",
+        "DeletePlanInput",
         "deletedPlanCode",
         json!({ "planCode": "DOOMED" }),
     )
@@ -242,7 +242,7 @@ async fn delete_plan_is_refused_while_a_live_subscription_uses_it_and_allowed_af
     let body = mutate_err(
         &app,
         "deletePlan",
-        "PlanRefInput",
+        "DeletePlanInput",
         "deletedPlanCode",
         json!({ "planCode": "DOOMED" }),
     )
@@ -254,7 +254,7 @@ async fn delete_plan_is_refused_while_a_live_subscription_uses_it_and_allowed_af
     let deleted = mutate(
         &app,
         "deletePlan",
-        "PlanRefInput",
+        "DeletePlanInput",
         "deletedPlanCode",
         json!({ "planCode": "DOOMED" }),
     )
@@ -263,7 +263,7 @@ async fn delete_plan_is_refused_while_a_live_subscription_uses_it_and_allowed_af
     let deleted = mutate(
         &app,
         "deletePlan",
-        "PlanRefInput",
+        "DeletePlanInput",
         "deletedPlanCode",
         json!({ "planCode": "UNUSED" }),
     )
@@ -284,7 +284,7 @@ async fn delete_plan_is_refused_while_a_live_subscription_uses_it_and_allowed_af
     let body = mutate_err(
         &app,
         "deletePlan",
-        "PlanRefInput",
+        "DeletePlanInput",
         "deletedPlanCode",
         json!({ "planCode": "NEVER" }),
     )
@@ -635,7 +635,7 @@ async fn a_paused_subscription_skips_its_cycles_resume_bills_the_next_and_cancel
     let body = mutate_err(
         &app,
         "pauseSubscription",
-        "SubscriptionRefInput",
+        "PauseSubscriptionInput",
         "subscription { status }",
         json!({ "subscriptionId": id }),
     )
@@ -685,7 +685,7 @@ async fn a_paused_subscription_skips_its_cycles_resume_bills_the_next_and_cancel
         let body = mutate_err(
             &app,
             action,
-            "SubscriptionRefInput",
+            &input_type(action),
             "subscription { status }",
             json!({ "subscriptionId": id }),
         )

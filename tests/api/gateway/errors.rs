@@ -149,22 +149,22 @@ async fn writes_to_an_unknown_customer_card_or_address_are_not_found() {
         ),
         (
             "removeCard",
-            "CardRefInput",
+            "RemoveCardInput",
             json!({ "customerId": "Known1", "cardId": "nocard" }),
         ),
         (
             "setPrimaryCard",
-            "CardRefInput",
+            "SetPrimaryCardInput",
             json!({ "customerId": "Known1", "cardId": "nocard" }),
         ),
         (
             "removeShippingAddress",
-            "ShippingAddressRefInput",
+            "RemoveShippingAddressInput",
             json!({ "customerId": "Known1", "shippingId": "999999" }),
         ),
         (
             "setPrimaryShippingAddress",
-            "ShippingAddressRefInput",
+            "SetPrimaryShippingAddressInput",
             json!({ "customerId": "Known1", "shippingId": "999999" }),
         ),
         (

@@ -357,7 +357,7 @@ async fn remove_card_moves_primary_to_the_oldest_remaining_card() {
     let payload = mutate(
         &app,
         "removeCard",
-        "CardRefInput",
+        "RemoveCardInput",
         "removedCardId customer { cards { cardId isPrimary } primaryCard { cardId } }",
         json!({ "customerId": "RemC1", "cardId": ids[0] }),
     )
@@ -381,7 +381,7 @@ async fn set_primary_card_makes_the_card_primary() {
     let payload = mutate(
         &app,
         "setPrimaryCard",
-        "CardRefInput",
+        "SetPrimaryCardInput",
         "card { cardId isPrimary } customer { primaryCard { cardId } cards { isPrimary } }",
         json!({ "customerId": "PriC1", "cardId": ids[1] }),
     )
@@ -502,7 +502,7 @@ async fn remove_shipping_address_moves_primary_to_the_oldest_remaining_address()
     let payload = mutate(
         &app,
         "removeShippingAddress",
-        "ShippingAddressRefInput",
+        "RemoveShippingAddressInput",
         "removedShippingId customer { shippingAddresses { shippingId isPrimary } }",
         json!({ "customerId": "RemS1", "shippingId": first }),
     )
@@ -527,7 +527,7 @@ async fn set_primary_shipping_address_makes_the_address_primary() {
     let payload = mutate(
         &app,
         "setPrimaryShippingAddress",
-        "ShippingAddressRefInput",
+        "SetPrimaryShippingAddressInput",
         "shippingAddress { shippingId isPrimary } customer { primaryShippingAddress { shippingId } }",
         json!({ "customerId": "PriS1", "shippingId": second }),
     )

@@ -8,8 +8,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
 use super::support::{
-    Answer, EXP, GATEWAY_KEY, GatewayApp, ROUTING, basic, bearer, errors, masked, plan_body,
-    single_error, visa,
+    Answer, EXP, GATEWAY_KEY, GatewayApp, ROUTING, basic, bearer, errors, input_type, masked,
+    plan_body, single_error, visa,
 };
 use crate::capture;
 use crate::helpers::{KEY_A, KEY_B};
@@ -560,7 +560,7 @@ async fn lists_plans_and_subscriptions_at_the_root_are_forbidden_to_every_sessio
             "subscriptions",
         ),
         (
-            "query($id: ID!) { subscription(subscriptionId: $id) { subscriptionId } }",
+            "query($id: String!) { subscription(subscriptionId: $id) { subscriptionId } }",
             "subscription",
         ),
     ] {
@@ -838,14 +838,14 @@ async fn each_session_mutation_needs_its_permission_and_the_sessions_own_custome
         (
             "SET_PRIMARY_PAYMENT_METHOD",
             "setPrimaryCard",
-            "CardRefInput",
+            "SetPrimaryCardInput",
             json!({ "cardId": card(&alice, 1) }),
             json!({ "cardId": card(&bob, 1) }),
         ),
         (
             "REMOVE_PAYMENT_METHOD",
             "removeCard",
-            "CardRefInput",
+            "RemoveCardInput",
             json!({ "cardId": card(&alice, 2) }),
             json!({ "cardId": card(&bob, 2) }),
         ),
@@ -866,14 +866,14 @@ async fn each_session_mutation_needs_its_permission_and_the_sessions_own_custome
         (
             "MANAGE_SHIPPING_ADDRESSES",
             "setPrimaryShippingAddress",
-            "ShippingAddressRefInput",
+            "SetPrimaryShippingAddressInput",
             json!({ "shippingId": address(&alice, 1) }),
             json!({ "shippingId": address(&bob, 1) }),
         ),
         (
             "MANAGE_SHIPPING_ADDRESSES",
             "removeShippingAddress",
-            "ShippingAddressRefInput",
+            "RemoveShippingAddressInput",
             json!({ "shippingId": address(&alice, 2) }),
             json!({ "shippingId": address(&bob, 2) }),
         ),
@@ -948,7 +948,7 @@ async fn another_customers_subscription_is_not_found_to_a_session_and_stays_unch
     let bobs = subscribe(&app, "BOB", None).await;
     let missing = "987654321".to_owned();
     assert!(own != missing && bobs != missing);
-    let read = "query($id: ID!) { subscription(subscriptionId: $id) { status amount customer { customerId } } }";
+    let read = "query($id: String!) { subscription(subscriptionId: $id) { status amount customer { customerId } } }";
     let bob_before = app.data(read, json!({ "id": bobs })).await["subscription"].clone();
     assert_eq!(bob_before["status"], "ACTIVE");
     let session = mint(&app, GATEWAY_KEY, "ALICE", &ALL).await;
@@ -959,9 +959,9 @@ async fn another_customers_subscription_is_not_found_to_a_session_and_stays_unch
             "UpdateSubscriptionInput",
             json!({ "amount": "1.00" }),
         ),
-        ("pauseSubscription", "SubscriptionRefInput", json!({})),
-        ("resumeSubscription", "SubscriptionRefInput", json!({})),
-        ("cancelSubscription", "SubscriptionRefInput", json!({})),
+        ("pauseSubscription", "PauseSubscriptionInput", json!({})),
+        ("resumeSubscription", "ResumeSubscriptionInput", json!({})),
+        ("cancelSubscription", "CancelSubscriptionInput", json!({})),
     ];
     for (field, input_type, input) in &actions {
         let document = mutation(field, input_type, "subscription { subscriptionId status }");
@@ -1037,7 +1037,7 @@ async fn another_customers_subscription_is_not_found_to_a_session_and_stays_unch
     ] {
         let document = mutation(
             field,
-            "SubscriptionRefInput",
+            &input_type(field),
             "subscription { subscriptionId status }",
         );
         let data = session
@@ -1092,13 +1092,13 @@ async fn a_session_cannot_create_or_delete_customers_manage_plans_or_mint_sessio
         ),
         (
             "archivePlan",
-            "PlanRefInput",
+            "ArchivePlanInput",
             "plan { planCode }",
             json!({ "planCode": "GOLD" }),
         ),
         (
             "deletePlan",
-            "PlanRefInput",
+            "DeletePlanInput",
             "deletedPlanCode",
             json!({ "planCode": "GOLD" }),
         ),

@@ -919,3 +919,14 @@ fn take_tokens(value: &mut Value, tokens: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// The input type the schema's contract gives a mutation: `<MutationName>Input`.
+pub fn input_type(mutation: &str) -> String {
+    let mut chars = mutation.chars();
+    let first = chars.next().map(|c| c.to_ascii_uppercase());
+    first
+        .into_iter()
+        .chain(chars)
+        .chain("Input".chars())
+        .collect()
+}
