@@ -7,9 +7,11 @@
 
 mod billing;
 mod envelope;
+pub mod filter;
 pub mod money;
 mod vault;
 
 pub use billing::*;
 pub use envelope::{ApiResponse, ListResponse, SUCCESS_MESSAGE};
+pub use filter::{Filter, FilterError};
 pub use vault::*;

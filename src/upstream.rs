@@ -21,9 +21,9 @@ pub use error::UpstreamError;
 use crate::metrics::Metrics;
 use crate::qualpay::{
     AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, AddSubscriptionRequest,
-    ApiResponse, ArchivePlanRequest, CardIdRequest, CustomerVault, ListResponse, PlanRequest,
-    RecurringPlan, ShippingIdRequest, Subscription, SubscriptionActionRequest, Transaction,
-    UpdateBillingCardRequest, UpdateCustomerRequest, UpdateShippingAddressRequest,
+    ApiResponse, ArchivePlanRequest, CardIdRequest, CustomerVault, Filter, ListResponse,
+    PlanRequest, RecurringPlan, ShippingIdRequest, Subscription, SubscriptionActionRequest,
+    Transaction, UpdateBillingCardRequest, UpdateCustomerRequest, UpdateShippingAddressRequest,
     UpdateSubscriptionRequest,
 };
 
@@ -47,7 +47,7 @@ pub struct BrowseParams {
     pub page: i64,
     pub order_on: Option<&'static str>,
     pub order_by: Option<&'static str>,
-    pub filters: Vec<String>,
+    pub filters: Vec<Filter>,
 }
 
 #[derive(Clone)]
@@ -93,7 +93,10 @@ impl Scope {
             return Ok(Vec::new());
         };
         let mut extra = vec![("merchant_id", merchant_id.to_string())];
-        let narrowed = ("filter", format!("customer_id,EQ,{customer_id}"));
+        let narrowed = (
+            "filter",
+            Filter::eq("customer_id", customer_id)?.to_string(),
+        );
         let refused = UpstreamError::OutOfScope("a customer session cannot make this call");
         match (method.clone(), route) {
             (Method::GET, "/vault/customer" | "/subscription" | "/subscription/transactions") => {
@@ -288,7 +291,7 @@ impl Upstream {
             page: 0,
             order_on: None,
             order_by: None,
-            filters: vec![format!("subscription_id,EQ,{subscription_id}")],
+            filters: vec![Filter::id("subscription_id", subscription_id)],
         };
         let page = self.browse_subscriptions(&params).await?;
         if page.data.is_empty() {
@@ -430,7 +433,7 @@ impl Upstream {
         if let Some(order_by) = params.order_by {
             query.push(("order_by", order_by.to_owned()));
         }
-        query.extend(params.filters.iter().map(|f| ("filter", f.clone())));
+        query.extend(params.filters.iter().map(|f| ("filter", f.to_string())));
         self.send(Method::GET, route, segments, &query, None::<&()>)
             .await
     }

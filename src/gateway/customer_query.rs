@@ -4,6 +4,7 @@
 use async_graphql::{Enum, InputObject};
 
 use crate::gateway::error::GatewayError;
+use crate::qualpay::Filter;
 
 /// Conditions on customers; all given conditions must hold. `...Prefix` matches the start of
 /// the value.
@@ -72,9 +73,9 @@ impl CustomerOrder {
 }
 
 impl CustomerFilter {
-    /// The upstream `filter` items. Values that the grammar cannot carry (`;` anywhere, `|` in
-    /// a list, `%` in a prefix) are refused rather than sent.
-    pub fn to_upstream(&self) -> Result<Vec<String>, GatewayError> {
+    /// The upstream `filter` items, under the grammar's one rule ([`Filter`]): a value it
+    /// cannot carry, or a list or value too large, is refused rather than sent.
+    pub fn to_upstream(&self) -> Result<Vec<Filter>, GatewayError> {
         let pairs = [
             ("customer_id", &self.customer_id, &self.customer_id_prefix),
             (
@@ -103,37 +104,16 @@ impl CustomerFilter {
         let mut filters = Vec::new();
         for (field, exact, prefix) in pairs {
             if let Some(value) = exact {
-                filters.push(format!("{field},EQ,{}", checked(value, &[';'])?));
+                filters.push(Filter::eq(field, value)?);
             }
             if let Some(prefix) = prefix {
-                filters.push(format!("{field},LIKE,{}%", checked(prefix, &[';', '%'])?));
+                filters.push(Filter::prefix(field, prefix)?);
             }
         }
         if let Some(ids) = &self.customer_id_in {
-            if ids.is_empty() {
-                return Err(GatewayError::BadUserInput(
-                    "customerIdIn must list at least one id".into(),
-                ));
-            }
-            let ids = ids
-                .iter()
-                .map(|id| checked(id, &[';', '|']))
-                .collect::<Result<Vec<_>, _>>()?;
-            filters.push(format!("customer_id,IN,{}", ids.join("|")));
+            filters.push(Filter::any_of("customer_id", ids)?);
         }
         Ok(filters)
-    }
-}
-
-fn checked<'a>(value: &'a str, forbidden: &[char]) -> Result<&'a str, GatewayError> {
-    match value.chars().find(|c| forbidden.contains(c)) {
-        Some(c) => Err(GatewayError::BadUserInput(format!(
-            "filter values cannot contain '{c}'"
-        ))),
-        None if value.is_empty() => Err(GatewayError::BadUserInput(
-            "filter values cannot be empty".into(),
-        )),
-        None => Ok(value),
     }
 }
 
@@ -149,8 +129,14 @@ mod tests {
             customer_id_in: Some(vec!["A1".into(), "B2".into()]),
             ..Default::default()
         };
+        let wire: Vec<String> = filter
+            .to_upstream()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
-            filter.to_upstream().unwrap(),
+            wire,
             [
                 "customer_last_name,EQ,Doe",
                 "customer_email,LIKE,jd%",

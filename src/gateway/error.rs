@@ -33,10 +33,16 @@ pub enum GatewayError {
     Internal(String),
 }
 
+impl From<crate::qualpay::FilterError> for GatewayError {
+    fn from(error: crate::qualpay::FilterError) -> Self {
+        Self::BadUserInput(error.to_string())
+    }
+}
+
 impl GatewayError {
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadUserInput(_) => "BAD_USER_INPUT",
+            Self::BadUserInput(_) | Self::Upstream(UpstreamError::Filter(_)) => "BAD_USER_INPUT",
             Self::NotFound(_) | Self::Upstream(UpstreamError::NotFound(_)) => "NOT_FOUND",
             Self::Forbidden(_) | Self::Upstream(UpstreamError::OutOfScope(_)) => "FORBIDDEN",
             Self::Internal(_) => "INTERNAL",

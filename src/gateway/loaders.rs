@@ -12,6 +12,7 @@ use futures_util::{StreamExt, stream};
 use crate::config::UpstreamBatch;
 use crate::gateway::idle::IdleBatches;
 use crate::gateway::types::Customer;
+use crate::qualpay::Filter;
 use crate::upstream::{BrowseParams, Upstream, UpstreamError};
 
 /// A loader whose fetches start when its request is idle (see [`crate::gateway::idle`]): with
@@ -76,7 +77,7 @@ impl CustomerByIdLoader {
             page: 0,
             order_on: None,
             order_by: None,
-            filters: vec![format!("customer_id,IN,{}", ids.join("|"))],
+            filters: vec![Filter::any_of("customer_id", ids)?],
         };
         let page = self.upstream.browse_customers(&params).await?;
         Ok(page.data.into_iter().map(Customer::new).collect())

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64;
 
 use crate::gateway::error::GatewayError;
-use crate::qualpay::ListResponse;
+use crate::qualpay::{Filter, ListResponse};
 use crate::upstream::{BrowseParams, UpstreamError};
 
 /// Items in a page when neither `first` nor `last` is given.
@@ -103,7 +103,7 @@ where
 pub async fn browse_window<T, F, Fut>(
     args: &PageArgs,
     order: (&'static str, &'static str),
-    filters: &[String],
+    filters: &[Filter],
     browse: F,
 ) -> Result<Window<T>, GatewayError>
 where

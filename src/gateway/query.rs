@@ -13,6 +13,7 @@ use crate::gateway::types::{
     customer_loader, subscription_page,
 };
 use crate::gateway::upstream;
+use crate::qualpay::Filter;
 
 /// The query root: customers, and billing.
 #[derive(MergedObject, Default)]
@@ -130,7 +131,8 @@ impl BillingQuery {
         let filters = if include_archived {
             Vec::new()
         } else {
-            vec!["status,EQ,E".to_owned()]
+            // Qualpay marks an active plan `E`.
+            vec![Filter::eq("status", "E").map_err(gql)?]
         };
         let args = PageArgs {
             first,

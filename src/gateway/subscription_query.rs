@@ -4,6 +4,7 @@ use async_graphql::InputObject;
 
 use crate::gateway::error::GatewayError;
 use crate::gateway::types::codes::{Date, SubscriptionStatus};
+use crate::qualpay::Filter;
 
 /// Conditions on subscriptions; all given conditions must hold.
 #[derive(InputObject, Default, Debug)]
@@ -25,44 +26,32 @@ pub struct SubscriptionFilter {
 }
 
 impl SubscriptionFilter {
-    /// The upstream `filter` items (statuses are added by the caller, as `status,IN,...`).
-    pub fn to_upstream(&self) -> Result<Vec<String>, GatewayError> {
+    /// The upstream `filter` items (statuses are added by the caller, as `status,IN,...`),
+    /// under the grammar's one rule ([`Filter`]).
+    pub fn to_upstream(&self) -> Result<Vec<Filter>, GatewayError> {
         let mut filters = Vec::new();
-        let plain = |v: &str| -> Result<String, GatewayError> {
-            if v.is_empty() || v.contains([';', '|']) {
-                Err(GatewayError::BadUserInput(format!(
-                    "'{v}' cannot be used as a filter value"
-                )))
-            } else {
-                Ok(v.to_owned())
-            }
-        };
         if let Some(id) = &self.customer_id {
-            filters.push(format!("customer_id,EQ,{}", plain(id)?));
+            filters.push(Filter::eq("customer_id", id)?);
         }
         if let Some(ids) = &self.customer_id_in {
-            if ids.is_empty() {
-                return Err(GatewayError::BadUserInput(
-                    "customerIdIn must list at least one id".into(),
-                ));
-            }
-            let ids = ids
-                .iter()
-                .map(|id| plain(id))
-                .collect::<Result<Vec<_>, _>>()?;
-            filters.push(format!("customer_id,IN,{}", ids.join("|")));
+            filters.push(Filter::any_of("customer_id", ids)?);
         }
         if let Some(code) = &self.plan_code {
-            filters.push(format!("plan_code,EQ,{}", plain(code)?));
+            filters.push(Filter::eq("plan_code", code)?);
         }
-        for (field, op, date) in [
-            ("date_next", "GE", self.next_billing_from),
-            ("date_next", "LE", self.next_billing_to),
-            ("date_start", "GE", self.started_from),
-            ("date_start", "LE", self.started_to),
+        for (field, on_or_after, date) in [
+            ("date_next", true, self.next_billing_from),
+            ("date_next", false, self.next_billing_to),
+            ("date_start", true, self.started_from),
+            ("date_start", false, self.started_to),
         ] {
             if let Some(date) = date {
-                filters.push(format!("{field},{op},{}", date.to_wire()));
+                let date = date.to_wire();
+                filters.push(if on_or_after {
+                    Filter::at_least(field, &date)?
+                } else {
+                    Filter::at_most(field, &date)?
+                });
             }
         }
         Ok(filters)

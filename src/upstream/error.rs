@@ -30,6 +30,9 @@ pub enum UpstreamError {
     /// another customer: the answer is the same).
     #[error("{0}")]
     NotFound(&'static str),
+    /// A browse condition the filter grammar cannot carry; nothing was sent.
+    #[error(transparent)]
+    Filter(#[from] crate::qualpay::FilterError),
 }
 
 impl UpstreamError {

@@ -8,7 +8,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use super::idle_loader;
 use crate::gateway::idle::IdleBatches;
-use crate::qualpay::{ListResponse, RecurringPlan, Subscription, Transaction};
+use crate::qualpay::{Filter, ListResponse, RecurringPlan, Subscription, Transaction};
 use crate::upstream::{BrowseParams, Upstream, UpstreamError};
 
 const IN_CHUNK: usize = 100;
@@ -35,7 +35,7 @@ impl BillingLoaders {
 
 /// Every item whose `field` is one of `ids`: one browse per 100 ids, all pages of each.
 async fn browse_in<T, F, Fut>(
-    field: &str,
+    field: &'static str,
     ids: &[String],
     order_on: &'static str,
     fetch: F,
@@ -44,8 +44,11 @@ where
     F: Fn(BrowseParams) -> Fut,
     Fut: Future<Output = Result<ListResponse<T>, UpstreamError>>,
 {
-    let chunks = ids.chunks(IN_CHUNK).map(|chunk| {
-        let filter = format!("{field},IN,{}", chunk.join("|"));
+    let filters = ids
+        .chunks(IN_CHUNK)
+        .map(|chunk| Filter::any_of(field, chunk))
+        .collect::<Result<Vec<_>, _>>()?;
+    let chunks = filters.into_iter().map(|filter| {
         let fetch = &fetch;
         async move {
             let mut items = Vec::new();
@@ -74,10 +77,10 @@ where
         .collect())
 }
 
-/// Ids that can be sent in the filter grammar (no `|`, `;` or `,`).
+/// Keys that can be sent in the filter grammar; no object can have the others.
 fn sendable(keys: &[String]) -> Vec<String> {
     keys.iter()
-        .filter(|k| !k.is_empty() && !k.contains(['|', ';', ',']))
+        .filter(|k| Filter::sendable(k))
         .cloned()
         .collect()
 }

@@ -8,9 +8,10 @@ use rust_decimal::Decimal;
 use super::codes::{BillingFrequency, PlanStatus, SubscriptionStatus};
 use super::subscription::{BillingSubscriptionConnection, subscription_page};
 use crate::gateway::access::MerchantOnly;
+use crate::gateway::error::gql;
 use crate::gateway::ids;
 use crate::gateway::paging::PageArgs;
-use crate::qualpay::RecurringPlan;
+use crate::qualpay::{Filter, RecurringPlan};
 
 #[derive(Clone)]
 pub struct Plan(Arc<RecurringPlan>);
@@ -145,7 +146,7 @@ impl Plan {
         before: Option<String>,
         status: Option<Vec<SubscriptionStatus>>,
     ) -> Result<BillingSubscriptionConnection> {
-        let filters = vec![format!("plan_code,EQ,{}", self.code())];
+        let filters = vec![Filter::eq("plan_code", self.code()).map_err(gql)?];
         subscription_page(
             ctx,
             PageArgs {

@@ -17,7 +17,7 @@ use crate::gateway::ids;
 use crate::gateway::paging::{PageArgs, Window, browse_window, paginate};
 use crate::gateway::query::{ConnectionTotal, connection};
 use crate::gateway::upstream;
-use crate::qualpay::{Subscription, Transaction};
+use crate::qualpay::{Filter, Subscription, Transaction};
 
 pub type BillingSubscriptionConnection = Connection<String, BillingSubscription, ConnectionTotal>;
 pub type SubscriptionTransactionConnection =
@@ -301,12 +301,12 @@ async fn find_card(ctx: &Context<'_>, customer_id: &str, card_id: &str) -> Resul
 pub async fn subscription_page(
     ctx: &Context<'_>,
     args: PageArgs,
-    mut filters: Vec<String>,
+    mut filters: Vec<Filter>,
     statuses: Option<Vec<SubscriptionStatus>>,
 ) -> Result<BillingSubscriptionConnection> {
     if let Some(statuses) = statuses.filter(|s| !s.is_empty()) {
-        let codes: Vec<&str> = statuses.iter().map(|s| s.code()).collect();
-        filters.push(format!("status,IN,{}", codes.join("|")));
+        let codes = statuses.iter().map(|s| s.code());
+        filters.push(Filter::any_of("status", codes).map_err(gql)?);
     }
     let upstream = upstream(ctx)?;
     let window = browse_window(

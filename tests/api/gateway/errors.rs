@@ -218,6 +218,54 @@ async fn input_the_gateway_itself_refuses_is_bad_user_input_without_upstream_cod
     );
 }
 
+/// Filters too large to send (a 50,000-id list, a 900 KB value) are the caller's mistake,
+/// refused before any upstream call and without echoing the value, not a failure of the
+/// upstream's HTTP client.
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_filters_are_bad_user_input_before_any_upstream_call() {
+    let app = GatewayApp::spawn().await;
+    let before = app.upstream_requests().await;
+    let many: Vec<String> = (0..50_000).map(|i| format!("C{i}")).collect();
+    let huge = format!("4111111111111111{}", "x".repeat(900 * 1024));
+    let cases = [
+        (
+            "query($ids: [String!]) { customers(filter: { customerIdIn: $ids }) { totalCount } }",
+            json!({ "ids": many }),
+            "customers",
+        ),
+        (
+            "query($id: String) { customers(filter: { customerId: $id }) { totalCount } }",
+            json!({ "id": huge }),
+            "customers",
+        ),
+        (
+            "query($id: String) { subscriptions(filter: { customerId: $id }) { totalCount } }",
+            json!({ "id": huge }),
+            "subscriptions",
+        ),
+        (
+            "query($ids: [String!]) { subscriptions(filter: { customerIdIn: $ids }) { totalCount } }",
+            json!({ "ids": many }),
+            "subscriptions",
+        ),
+    ];
+    for (query, variables, field) in cases {
+        let body = app.graphql(query, variables).await;
+        assert_upstream_error(&body, field, "BAD_USER_INPUT", None);
+        let text = body.to_string();
+        assert!(
+            !text.contains("4111111111"),
+            "the value is not echoed: {text:.300}"
+        );
+        assert!(text.len() < 2_000, "a short answer: {text:.300}");
+    }
+    assert_eq!(
+        app.upstream_requests().await,
+        before,
+        "refused before any upstream call"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_gateway_with_a_wrong_key_is_unauthenticated_and_not_ready() {
     let sandbox = Sandbox::spawn().await;
