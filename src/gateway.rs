@@ -11,6 +11,7 @@
 //!   limits requests in progress and failed authentications per address.
 
 pub mod access;
+pub mod apq;
 pub mod cost;
 pub mod credentials;
 pub mod customer_query;

@@ -1,5 +1,6 @@
 //! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, admission by credentials before anything is parsed, media-type negotiation, batching, request limits and error scrubbing.
 
+use crate::gateway::apq::{self, ApqError, Persisted, PersistedQueries};
 use crate::gateway::idle::IdleBatches;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -60,6 +61,7 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 struct Shared<E> {
     executor: E,
     admit: Admit,
+    persisted: PersistedQueries,
     graphiql: Graphiql,
     max_response_bytes: usize,
 }
@@ -87,6 +89,7 @@ pub fn router<E: Executor>(
     let shared = Arc::new(Shared {
         executor,
         admit,
+        persisted: PersistedQueries::default(),
         graphiql,
         max_response_bytes,
     });
@@ -120,7 +123,10 @@ async fn get_graphql<E: Executor>(
         Err(refused) => return reply(media, Err(Rejection::unauthenticated(refused.0))),
     };
     let result = match get_fields(raw) {
-        Ok(fields) => run_json(&shared, &prepare, Value::Object(fields), true).await,
+        Ok(fields) => {
+            let caller = apq::caller(&headers);
+            run_json(&shared, &prepare, caller, Value::Object(fields), true).await
+        }
         Err(rejection) => Err(rejection),
     };
     reply(media, result)
@@ -150,9 +156,12 @@ async fn post_graphql<E: Executor>(
         let message = format!("request body is over {MAX_BODY_BYTES} bytes or could not be read");
         return json_response(StatusCode::PAYLOAD_TOO_LARGE, media, errors_body(&message));
     };
+    let caller = apq::caller(&headers);
     let result = match serde_json::from_slice(&bytes) {
-        Ok(Value::Array(batch)) => return run_batch(&shared, &prepare, media, batch).await,
-        Ok(single) => run_json(&shared, &prepare, single, false).await,
+        Ok(Value::Array(batch)) => {
+            return run_batch(&shared, &prepare, caller, media, batch).await;
+        }
+        Ok(single) => run_json(&shared, &prepare, caller, single, false).await,
         Err(error) => Err(Rejection::malformed(format!(
             "malformed JSON body: {error}"
         ))),
@@ -164,6 +173,7 @@ async fn post_graphql<E: Executor>(
 async fn run_batch<E: Executor>(
     shared: &Shared<E>,
     prepare: &Prepare,
+    caller: [u8; 32],
     media: Media,
     batch: Vec<Value>,
 ) -> Response {
@@ -177,7 +187,7 @@ async fn run_batch<E: Executor>(
     }
     let mut results = Vec::with_capacity(batch.len());
     for item in batch {
-        match run_json(shared, prepare, item, false).await {
+        match run_json(shared, prepare, caller, item, false).await {
             // The key is the whole batch's: refused for one operation, refused for all.
             Err(rejection @ Rejection::Unauthenticated(_)) => return reply(media, Err(rejection)),
             Err(rejection) => results.push(rejection.into_body().to_string()),
@@ -190,16 +200,32 @@ async fn run_batch<E: Executor>(
 async fn run_json<E: Executor>(
     shared: &Shared<E>,
     prepare: &Prepare,
+    caller: [u8; 32],
     body: Value,
     via_get: bool,
 ) -> Result<String, Rejection> {
-    let params = Params::from_json(body)?;
-    let document = checked_document(&params.query)?;
+    let mut params = Params::from_json(body)?;
+    // Automatic persisted queries: a known hash stands for its query; a query sent with its
+    // hash is kept once it has parsed within the limits.
+    let persisted = Persisted::from_extensions(caller, params.extensions.as_ref())?;
+    let (query, sent) = match (params.query.take(), &persisted) {
+        (Some(query), Some(persisted)) => {
+            persisted.check(&query)?;
+            (query, true)
+        }
+        (Some(query), None) => (query, false),
+        (None, Some(persisted)) => (shared.persisted.get(persisted)?.to_string(), false),
+        (None, None) => return Err(Rejection::malformed("the `query` parameter is missing")),
+    };
+    let document = checked_document(&query)?;
+    if let (Some(persisted), true) = (&persisted, sent) {
+        shared.persisted.put(persisted, &query);
+    }
     if via_get && selects_mutation(&document, params.operation_name.as_deref()) {
         return Err(Rejection::MutationOverGet);
     }
     let batches = IdleBatches::default();
-    let request = prepare(params.into_request(document)?, &batches);
+    let request = prepare(params.into_request(query, document)?, &batches);
     let response = batches.drive(shared.executor.execute(request)).await;
     if response.errors.iter().any(is_unauthenticated) {
         // The upstream refused the caller's key: a 401, not a 200 with field errors.
@@ -396,7 +422,8 @@ fn selects_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
 
 /// The request parameters of the spec, with their types already checked.
 struct Params {
-    query: String,
+    /// Absent when the request names a persisted query by its hash instead.
+    query: Option<String>,
     operation_name: Option<String>,
     variables: Option<Map<String, Value>>,
     extensions: Option<Map<String, Value>>,
@@ -410,10 +437,8 @@ impl Params {
             ));
         };
         let query = match fields.remove("query") {
-            Some(Value::String(query)) => query,
-            None | Some(Value::Null) => {
-                return Err(Rejection::malformed("the `query` parameter is missing"));
-            }
+            Some(Value::String(query)) => Some(query),
+            None | Some(Value::Null) => None,
             Some(_) => {
                 return Err(Rejection::malformed(
                     "the `query` parameter must be a string",
@@ -430,9 +455,10 @@ impl Params {
 
     fn into_request(
         self,
+        query: String,
         document: ExecutableDocument,
     ) -> Result<async_graphql::Request, Rejection> {
-        let mut request = async_graphql::Request::new(self.query);
+        let mut request = async_graphql::Request::new(query);
         request.operation_name = self.operation_name;
         if let Some(variables) = self.variables {
             request.variables = Variables::from_json(Value::Object(variables));
@@ -505,6 +531,19 @@ enum Rejection {
     MutationOverGet,
     /// No usable credentials, or the upstream refused them: 401 whatever the media type.
     Unauthenticated(Vec<ServerError>),
+    /// A hash-only request whose query this caller has not sent before: 200 whatever the
+    /// media type, since APQ clients take any 400 to mean the server does not support it.
+    PersistedQueryNotFound,
+}
+
+impl From<ApqError> for Rejection {
+    fn from(error: ApqError) -> Self {
+        match error {
+            ApqError::Malformed(message) => Self::malformed(message),
+            ApqError::HashMismatch => Self::malformed("provided sha does not match query"),
+            ApqError::NotFound => Self::PersistedQueryNotFound,
+        }
+    }
 }
 
 impl Rejection {
@@ -527,6 +566,7 @@ impl Rejection {
             Self::Request(_) => media.request_error_status(),
             Self::MutationOverGet => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::PersistedQueryNotFound => StatusCode::OK,
         }
     }
 
@@ -538,6 +578,10 @@ impl Rejection {
                 json!({ "errors": errors_json(&errors) })
             }
             Self::MutationOverGet => errors_body("mutations are only accepted over POST"),
+            Self::PersistedQueryNotFound => json!({ "errors": [{
+                "message": "PersistedQueryNotFound",
+                "extensions": { "code": "PERSISTED_QUERY_NOT_FOUND" },
+            }] }),
         }
     }
 }

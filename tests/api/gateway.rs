@@ -14,6 +14,7 @@ mod credentials;
 mod errors;
 mod mutations;
 mod paging;
+mod persisted_queries;
 mod schema;
 mod secrets;
 mod sessions;
