@@ -22,6 +22,8 @@ struct State {
     requests: BTreeMap<(String, &'static str, String), u64>,
     /// (method, route) -> latency histogram.
     latency: BTreeMap<(String, &'static str), Histogram>,
+    /// route -> reads answered by joining the same call already in flight.
+    shared_reads: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]
@@ -57,6 +59,12 @@ impl Metrics {
         histogram.sum += seconds;
     }
 
+    /// Records a read answered by a call another request had in flight (not a request sent).
+    pub fn record_shared_read(&self, route: &'static str) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        *state.shared_reads.entry(route).or_default() += 1;
+    }
+
     /// The total number of upstream requests so far.
     pub fn upstream_requests(&self) -> u64 {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -75,6 +83,16 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "vaultql_upstream_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
+            );
+        }
+        out.push_str(
+            "# HELP vaultql_upstream_shared_reads_total Reads answered by joining an identical call in flight.\n",
+        );
+        out.push_str("# TYPE vaultql_upstream_shared_reads_total counter\n");
+        for (route, count) in &state.shared_reads {
+            let _ = writeln!(
+                out,
+                "vaultql_upstream_shared_reads_total{{route=\"{route}\"}} {count}"
             );
         }
         out.push_str("# HELP vaultql_upstream_request_duration_seconds Latency of requests to the vault API.\n");

@@ -2,11 +2,13 @@
 //! one pooled `reqwest` client, HTTP Basic with the API key, connect and request timeouts, and
 //! no automatic retry (Qualpay has no idempotency key, so a retried write could happen twice).
 //! It knows nothing of the vault in this crate; it speaks only the wire format in [`crate::qualpay`].
+//! Identical reads in flight are made once ([`inflight`]).
 
 mod error;
+mod inflight;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -17,6 +19,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::UpstreamError;
+use inflight::InFlight;
+use sha2::{Digest, Sha256};
 
 use crate::metrics::Metrics;
 use crate::qualpay::{
@@ -59,6 +63,10 @@ pub struct Upstream {
     /// The calls left to the GraphQL request this client serves; `None`: unbounded.
     budget: Option<Arc<CallBudget>>,
     scope: Scope,
+    /// The process's reads in flight, shared by every clone.
+    inflight: Arc<InFlight>,
+    /// The number of this request's last completed write (see [`inflight`]).
+    last_write: Arc<AtomicU64>,
 }
 
 /// What a client may reach with its key.
@@ -193,6 +201,8 @@ impl Upstream {
             metrics,
             budget: None,
             scope: Scope::Key,
+            inflight: Arc::default(),
+            last_write: Arc::default(),
         })
     }
 
@@ -217,14 +227,15 @@ impl Upstream {
         })
     }
 
-    /// The same client, allowed `limit` calls in all (its clones share them): one GraphQL
-    /// request's, so that no query can make unbounded upstream work.
+    /// The same client for one GraphQL request: allowed `limit` calls in all (its clones share
+    /// them), so that no query can make unbounded upstream work, and reading its own writes.
     pub fn with_call_budget(&self, limit: u32) -> Upstream {
         Upstream {
             budget: Some(Arc::new(CallBudget {
                 left: AtomicU32::new(limit),
                 limit,
             })),
+            last_write: Arc::default(),
             ..self.clone()
         }
     }
@@ -669,16 +680,48 @@ impl Upstream {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let started = Instant::now();
-        let result = request.send().await;
-        let status = result.as_ref().ok().map(|r| r.status().as_u16());
-        let outcome = match result {
-            Ok(response) => read_envelope(response).await,
-            Err(error) => Err(UpstreamError::from_reqwest(error)),
+        let request = request
+            .build()
+            .map_err(|e| UpstreamError::Transport(e.without_url().to_string()))?;
+        let is_read = method == Method::GET;
+        let key = self.call_key(&request);
+        let metrics = self.metrics.clone();
+        let call = self.http.execute(request);
+        let timed = async move {
+            let started = Instant::now();
+            let result = call.await;
+            let status = result.as_ref().ok().map(|r| r.status().as_u16());
+            let body = match result {
+                Ok(response) => read_body(response).await,
+                Err(error) => Err(UpstreamError::from_reqwest(error)),
+            };
+            metrics.record_upstream(method.as_str(), route, status, started.elapsed());
+            body
         };
-        self.metrics
-            .record_upstream(method.as_str(), route, status, started.elapsed());
-        outcome
+        let body = if is_read {
+            let last_write = self.last_write.load(Ordering::SeqCst);
+            let joined = || self.metrics.record_shared_read(route);
+            self.inflight.read(key, last_write, timed, joined).await.0
+        } else {
+            let body = timed.await;
+            // Whatever its outcome (a timed-out write may still have happened), later reads of
+            // this request do not join calls made before it.
+            let epoch = self.inflight.write_done();
+            self.last_write.store(epoch, Ordering::SeqCst);
+            body
+        };
+        serde_json::from_slice(&body?).map_err(|e| UpstreamError::Decode(e.to_string()))
+    }
+
+    /// Which call a read is: the credential sent upstream, the scope and the whole URL.
+    fn call_key(&self, request: &reqwest::Request) -> inflight::CallKey {
+        let mut hash = Sha256::new();
+        hash.update(self.authorization.as_bytes());
+        hash.update([0]);
+        hash.update(format!("{:?}", self.scope).as_bytes());
+        hash.update([0]);
+        hash.update(request.url().as_str().as_bytes());
+        hash.finalize().into()
     }
 }
 
@@ -693,10 +736,8 @@ pub fn basic_authorization(api_key: &str) -> Option<HeaderValue> {
 }
 
 /// Reads a response: an error envelope (non-zero `code` or non-2xx status) becomes
-/// [`UpstreamError::Status`]; anything else is decoded as `T`.
-async fn read_envelope<T: DeserializeOwned>(
-    response: reqwest::Response,
-) -> Result<T, UpstreamError> {
+/// [`UpstreamError::Status`]; anything else is the body, to decode.
+async fn read_body(response: reqwest::Response) -> Result<bytes::Bytes, UpstreamError> {
     #[derive(serde::Deserialize)]
     struct Head {
         code: Option<i32>,
@@ -718,7 +759,7 @@ async fn read_envelope<T: DeserializeOwned>(
                 .unwrap_or_else(|| format!("the vault answered HTTP {status}")),
         });
     }
-    serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Decode(e.to_string()))
+    Ok(bytes)
 }
 
 fn data<T>(response: ApiResponse<T>) -> Result<T, UpstreamError> {

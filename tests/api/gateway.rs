@@ -18,6 +18,7 @@ mod persisted_queries;
 mod schema;
 mod secrets;
 mod sessions;
+mod shared_reads;
 mod support;
 mod types;
 mod upstream_mode;

@@ -189,7 +189,7 @@ async fn a_response_over_the_size_limit_is_replaced_by_an_error() {
 }
 
 /// An upstream that tells the test when each request arrives and answers only once released.
-async fn held_upstream() -> (
+pub(super) async fn held_upstream() -> (
     String,
     tokio::sync::mpsc::UnboundedReceiver<()>,
     Arc<Semaphore>,
@@ -223,9 +223,10 @@ async fn a_request_over_the_concurrency_limit_is_answered_503_at_once() {
         args.max_concurrent_requests = 2;
     })
     .await;
-    let query = json!({ "query": "{ customers(first: 1) { totalCount } }" });
-    let send = |base: String| {
-        let query = query.clone();
+    // Each request asks for a different page size: identical reads in flight would be one
+    // upstream call, and this test needs each request to hold its own.
+    let send = |base: String, first: u32| {
+        let query = json!({ "query": format!("{{ customers(first: {first}) {{ totalCount }} }}") });
         async move {
             let response = reqwest::Client::new()
                 .post(format!("{base}/graphql"))
@@ -240,13 +241,13 @@ async fn a_request_over_the_concurrency_limit_is_answered_503_at_once() {
             (status, retry_after, body)
         }
     };
-    let first = tokio::spawn(send(app.base.clone()));
-    let second = tokio::spawn(send(app.base.clone()));
+    let first = tokio::spawn(send(app.base.clone(), 1));
+    let second = tokio::spawn(send(app.base.clone(), 2));
     // Both are in progress once the upstream has both of their calls.
     for _ in 0..2 {
         arrivals.recv().await.expect("a call arrives");
     }
-    let (status, retry_after, body) = send(app.base.clone()).await;
+    let (status, retry_after, body) = send(app.base.clone(), 3).await;
     assert_eq!(status, 503, "{body:#}");
     assert!(retry_after.is_some());
     assert_eq!(
@@ -259,6 +260,6 @@ async fn a_request_over_the_concurrency_limit_is_answered_503_at_once() {
         let (status, _, body) = held.await.expect("the request ends");
         assert_eq!(status, 200, "{body:#}");
     }
-    let (status, _, body) = send(app.base.clone()).await;
+    let (status, _, body) = send(app.base.clone(), 4).await;
     assert_eq!(status, 200, "the places are free again: {body:#}");
 }
