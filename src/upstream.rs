@@ -683,8 +683,7 @@ impl Upstream {
         let request = request
             .build()
             .map_err(|e| UpstreamError::Transport(e.without_url().to_string()))?;
-        let is_read = method == Method::GET;
-        let key = self.call_key(&request);
+        let read_key = (method == Method::GET).then(|| self.call_key(&request));
         let metrics = self.metrics.clone();
         let call = self.http.execute(request);
         let timed = async move {
@@ -698,10 +697,10 @@ impl Upstream {
             metrics.record_upstream(method.as_str(), route, status, started.elapsed());
             body
         };
-        let body = if is_read {
+        let body = if let Some(key) = read_key {
             let last_write = self.last_write.load(Ordering::SeqCst);
             let joined = || self.metrics.record_shared_read(route);
-            self.inflight.read(key, last_write, timed, joined).await.0
+            self.inflight.read(key, last_write, timed, joined).await
         } else {
             let body = timed.await;
             // Whatever its outcome (a timed-out write may still have happened), later reads of

@@ -7,12 +7,15 @@
 //! another has run a given document (which may name a customer). The cache is bounded in entries
 //! and in bytes, and forgets the oldest first; a forgotten query costs the client one retry.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+use crate::redact::{CARD_LIKE_DIGITS, redact_digits};
 
 /// Most queries kept.
 pub const MAX_ENTRIES: usize = 10_000;
@@ -113,8 +116,13 @@ impl PersistedQueries {
     }
 
     /// Keeps a query that was checked against its hash (and parsed), forgetting the oldest
-    /// ones while the cache is over its bounds.
+    /// ones while the cache is over its bounds. A document with a card-like run of digits (a
+    /// number written into the query rather than passed as a variable) is never kept: a card
+    /// number may outlive its request only as ciphertext in the vault.
     pub fn put(&self, persisted: &Persisted, query: &str) {
+        if matches!(redact_digits(query, CARD_LIKE_DIGITS), Cow::Owned(_)) {
+            return;
+        }
         let mut cache = self.lock();
         if cache.queries.contains_key(&persisted.key) || query.len() > MAX_BYTES {
             return;
@@ -132,12 +140,9 @@ impl PersistedQueries {
         }
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().queries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
@@ -186,6 +191,15 @@ mod tests {
         assert_eq!(&*cache.get(&alice).unwrap(), query);
         let bob = persisted([2; 32], &hex(query)).unwrap().unwrap();
         assert_eq!(cache.get(&bob).unwrap_err(), ApqError::NotFound);
+    }
+
+    #[test]
+    fn a_query_with_a_card_number_in_its_text_is_never_kept() {
+        let cache = PersistedQueries::default();
+        let query = r#"mutation { addCard(input: {customerId: "A", cardNumber: "4111 1111 1111 1111", expDate: "1229"}) { __typename } }"#;
+        let key = persisted([1; 32], &hex(query)).unwrap().unwrap();
+        cache.put(&key, query);
+        assert_eq!(cache.get(&key).unwrap_err(), ApqError::NotFound);
     }
 
     #[test]

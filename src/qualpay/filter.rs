@@ -19,7 +19,7 @@ pub const MAX_LIST_VALUES: usize = 100;
 
 /// The operators the gateway sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+enum Op {
     /// Equal to the value.
     Eq,
     /// Starts with the value (`LIKE value%`).
@@ -176,18 +176,6 @@ impl Filter {
     /// keys that cannot be (no such object can exist) instead of failing the batch.
     pub fn sendable(value: &str) -> bool {
         Self::eq("", value).is_ok()
-    }
-
-    pub fn field(&self) -> &'static str {
-        self.field
-    }
-
-    pub fn op(&self) -> Op {
-        self.op
-    }
-
-    pub fn values(&self) -> &[String] {
-        &self.values
     }
 }
 

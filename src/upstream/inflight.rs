@@ -70,15 +70,15 @@ impl InFlight {
     }
 
     /// The answer of the call `key`: joined if one is in flight that started at or after
-    /// `last_write` (the caller's last completed write), else made with `send`. Whether the
-    /// answer was shared comes with it; `joined` is called as soon as a call is joined.
+    /// `last_write` (the caller's last completed write), else made with `send`; `joined` is
+    /// called as soon as a call is joined.
     pub async fn read<F>(
         &self,
         key: CallKey,
         last_write: u64,
         send: F,
         joined: impl FnOnce(),
-    ) -> (Answer, bool)
+    ) -> Answer
     where
         F: Future<Output = Answer> + Send + 'static,
     {
@@ -106,13 +106,12 @@ impl InFlight {
                 }
             }
         };
-        let shared = sent.is_none();
-        if shared {
+        if sent.is_none() {
             joined();
         }
         let answer = answer.await;
         drop(sent);
-        (answer, shared)
+        answer
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CallKey, Call>> {
@@ -148,24 +147,22 @@ mod tests {
     async fn a_read_in_flight_is_joined_and_forgotten_once_answered() {
         let inflight = InFlight::default();
         let made = Arc::new(AtomicUsize::new(0));
+        let joins = AtomicUsize::new(0);
         let (release, first) = call(&made);
-        let leader = inflight.read([1; 32], 0, first, || {});
+        let leader = inflight.read([1; 32], 0, first, || panic!("the first call is sent"));
         let follower = async {
             // Joins: the follower's own call is never made.
             let (_, second) = call(&Arc::new(AtomicUsize::new(0)));
-            let joined = inflight.read([1; 32], 0, second, || {});
+            let joined = inflight.read([1; 32], 0, second, || {
+                joins.fetch_add(1, Ordering::SeqCst);
+            });
             let _ = release.send(());
             joined.await
         };
-        let ((a, a_shared), (b, b_shared)) = futures_util::join!(leader, follower);
-        assert_eq!(
-            (a.unwrap(), a_shared),
-            (Bytes::from_static(b"answer"), false)
-        );
-        assert_eq!(
-            (b.unwrap(), b_shared),
-            (Bytes::from_static(b"answer"), true)
-        );
+        let (a, b) = futures_util::join!(leader, follower);
+        assert_eq!(a.unwrap(), Bytes::from_static(b"answer"));
+        assert_eq!(b.unwrap(), Bytes::from_static(b"answer"));
+        assert_eq!(joins.load(Ordering::SeqCst), 1);
         assert_eq!(made.load(Ordering::SeqCst), 1);
         assert!(inflight.lock().is_empty(), "no cache after the answer");
     }
@@ -178,16 +175,17 @@ mod tests {
         let after_write = async {
             let last_write = inflight.write_done();
             let fresh = async { Ok(Bytes::from_static(b"fresh")) };
-            let answer = inflight.read([1; 32], last_write, fresh, || {}).await;
+            let answer = inflight
+                .read([1; 32], last_write, fresh, || {
+                    panic!("an older call is not joined")
+                })
+                .await;
             let _ = release.send(());
             answer
         };
-        let ((old, _), (new, shared)) = futures_util::join!(older, after_write);
+        let (old, new) = futures_util::join!(older, after_write);
         assert_eq!(old.unwrap(), Bytes::from_static(b"answer"));
-        assert_eq!(
-            (new.unwrap(), shared),
-            (Bytes::from_static(b"fresh"), false)
-        );
+        assert_eq!(new.unwrap(), Bytes::from_static(b"fresh"));
     }
 
     #[tokio::test]
@@ -196,21 +194,14 @@ mod tests {
         let (release, first) = call(&Arc::new(AtomicUsize::new(0)));
         let one = inflight.read([1; 32], 0, first, || {});
         let other = async {
+            let other = async { Ok(Bytes::from_static(b"other")) };
             let answer = inflight
-                .read(
-                    [2; 32],
-                    0,
-                    async { Ok(Bytes::from_static(b"other")) },
-                    || {},
-                )
+                .read([2; 32], 0, other, || panic!("another key is not joined"))
                 .await;
             let _ = release.send(());
             answer
         };
-        let (_, (answer, shared)) = futures_util::join!(one, other);
-        assert_eq!(
-            (answer.unwrap(), shared),
-            (Bytes::from_static(b"other"), false)
-        );
+        let (_, answer) = futures_util::join!(one, other);
+        assert_eq!(answer.unwrap(), Bytes::from_static(b"other"));
     }
 }
