@@ -3,7 +3,9 @@
 //! It never imports the vault: the embedded vault is reached over HTTP like Qualpay itself.
 //!
 //! - [`query`] and [`mutation`] are the roots; [`types`] the object types;
-//! - [`loaders`] batch upstream calls; [`paging`] maps Relay connections onto browse pages;
+//! - [`context`] is what each request brings its resolvers: its time, upstream client and
+//!   [`loaders`], which batch upstream calls; [`paging`] maps Relay connections onto browse
+//!   pages;
 //! - [`http`] serves GraphQL over HTTP (and GraphiQL, from `graphiql`); [`error`] maps failures
 //!   to `extensions.code`.
 //! - [`credentials`] says who a request acts for ([`session`] makes and checks customer session
@@ -12,6 +14,7 @@
 
 pub mod access;
 pub mod apq;
+pub mod context;
 pub mod cost;
 pub mod credentials;
 pub mod customer_query;
@@ -33,23 +36,22 @@ pub mod types;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::UpstreamBatch;
 use crate::gateway::access::Caller;
+use crate::gateway::context::{RequestTime, SessionIssuer};
 use crate::gateway::credentials::Credential;
-use crate::gateway::error::{GatewayError, gql};
+use crate::gateway::error::GatewayError;
 use crate::gateway::idle::IdleBatches;
-use crate::gateway::loaders::CustomerByIdLoader;
-use crate::gateway::loaders::billing::BillingLoaders;
+use crate::gateway::loaders::Loaders;
 use crate::gateway::mutation::MutationRoot;
 use crate::gateway::query::QueryRoot;
 use crate::gateway::session::SessionKeys;
@@ -87,35 +89,6 @@ pub fn schema() -> VaultSchema {
 /// The schema in SDL, as committed in `schema/vault.graphql`.
 pub fn sdl() -> String {
     schema().sdl()
-}
-
-/// The upstream client (schema data).
-pub fn upstream<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Upstream> {
-    ctx.data::<Upstream>().map_err(|_| {
-        gql(GatewayError::Internal(
-            "the schema has no upstream client".into(),
-        ))
-    })
-}
-
-/// What `createCustomerSession` needs (per-request data of secret-key requests only): the keys
-/// that sign tokens, and the gateway's service client (on the request's budget of calls), to
-/// check that it can act for the customer's merchant.
-#[derive(Clone)]
-pub struct SessionIssuer {
-    pub keys: Arc<SessionKeys>,
-    pub service: Upstream,
-}
-
-/// When the request arrived: the one time its resolvers go by (per-request schema data).
-#[derive(Clone, Copy)]
-pub struct RequestTime(pub DateTime<Utc>);
-
-/// The request's time.
-pub fn request_time(ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
-    ctx.data::<RequestTime>()
-        .map(|time| time.0)
-        .map_err(|_| gql(GatewayError::Internal("the request has no time".into())))
 }
 
 #[derive(Clone)]
@@ -219,12 +192,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
                 let request = request
                     .data(RequestTime(now))
                     .data(caller.clone())
-                    .data(CustomerByIdLoader::per_request(
-                        upstream.clone(),
-                        upstream_batch,
-                        batches,
-                    ))
-                    .data(BillingLoaders::per_request(&upstream, batches))
+                    .data(Loaders::per_request(&upstream, upstream_batch, batches))
                     .data(upstream.clone());
                 match &issuer {
                     Some(issuer) => request.data(issuer.clone()),

@@ -3,38 +3,11 @@
 //! session only its own customer, and of that only what its permissions list. The upstream
 //! client of a session checks again, on every REST call (see [`crate::upstream::Scope`]).
 
-use async_graphql::{Context, Enum, Guard, Result};
-use serde::{Deserialize, Serialize};
+use async_graphql::{Context, Guard, Result};
 
 use crate::gateway::error::{GatewayError, gql};
+pub use crate::gateway::session::Permission;
 use crate::gateway::session::Session;
-
-/// What a customer session may do; nothing is granted unless it is listed when the session is
-/// made.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[graphql(name = "SessionPermission")]
-pub enum Permission {
-    /// Names, email, phone, reference and comments of the customer.
-    ReadProfile,
-    /// `updateCustomer`.
-    UpdateProfile,
-    /// Cards and bank accounts (masked), also where a subscription or payment links to one.
-    ReadPaymentMethods,
-    /// `addCard`, `addBankAccount`, `updateCard`.
-    AddPaymentMethod,
-    /// `removeCard`.
-    RemovePaymentMethod,
-    /// `setPrimaryCard`.
-    SetPrimaryPaymentMethod,
-    ReadShippingAddresses,
-    /// Add, change, remove and choose the primary shipping address.
-    ManageShippingAddresses,
-    /// The customer's subscriptions and their payment attempts.
-    ReadSubscriptions,
-    /// Create, change, pause, resume and cancel the customer's subscriptions.
-    ManageSubscriptions,
-}
 
 /// Who a GraphQL request acts for (per-request data).
 #[derive(Debug, Clone)]

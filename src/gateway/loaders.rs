@@ -1,23 +1,158 @@
-//! Dataloaders: every link between objects resolves through one of these, created per request
-//! (a loader cache shared across requests would hand one request's data to another). Keys
-//! asked for before the request goes idle become one upstream call (see [`crate::gateway::idle`]).
+//! The request's dataloaders, in one [`Loaders`] value: every link between objects resolves
+//! through it. One is made per request (a cache shared across requests would hand one
+//! request's data to another). Keys asked for before the request goes idle become one upstream
+//! call per kind (see [`crate::gateway::idle`]).
+//!
+//! Every loader yields the upstream's wire objects, shared (`Arc`) and never copied: the
+//! GraphQL types in [`crate::gateway::types`] are views over them.
 
-pub mod billing;
+mod billing;
+mod customer;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use futures_util::{StreamExt, stream};
 
 use crate::config::UpstreamBatch;
 use crate::gateway::idle::IdleBatches;
-use crate::gateway::types::Customer;
-use crate::qualpay::Filter;
-use crate::upstream::{BrowseParams, Upstream, UpstreamError};
+use crate::qualpay::{CustomerVault, RecurringPlan, Subscription, Transaction};
+use crate::upstream::{Upstream, UpstreamError};
+use billing::{PlanByCode, SubscriptionById, SubscriptionsByCustomer, TransactionsBySubscription};
+use customer::CustomerById;
+
+/// A list a loader yields for one key (a customer's subscriptions, a subscription's payment
+/// attempts), newest first.
+pub type List<T> = Arc<[Arc<T>]>;
+
+/// The loaders of one request.
+pub struct Loaders {
+    customers: DataLoader<CustomerById, HashMapCache>,
+    subscriptions: DataLoader<SubscriptionById, HashMapCache>,
+    subscriptions_by_customer: DataLoader<SubscriptionsByCustomer, HashMapCache>,
+    plans: DataLoader<PlanByCode, HashMapCache>,
+    transactions: DataLoader<TransactionsBySubscription, HashMapCache>,
+}
+
+impl Loaders {
+    /// Fresh loaders with empty caches, for one request acting through `upstream`;
+    /// `batch` says how customers are asked for several at a time.
+    pub fn per_request(upstream: &Upstream, batch: UpstreamBatch, batches: &IdleBatches) -> Self {
+        Self {
+            customers: idle_loader(CustomerById::new(upstream.clone(), batch), batches),
+            subscriptions: idle_loader(SubscriptionById(upstream.clone()), batches),
+            subscriptions_by_customer: idle_loader(
+                SubscriptionsByCustomer(upstream.clone()),
+                batches,
+            ),
+            plans: idle_loader(PlanByCode(upstream.clone()), batches),
+            transactions: idle_loader(TransactionsBySubscription(upstream.clone()), batches),
+        }
+    }
+
+    /// The customer, with its cards and shipping addresses; `None` when there is none. A
+    /// failed batch fails every key in it; with `--upstream-batch none` each key fails alone.
+    pub async fn customer(
+        &self,
+        customer_id: &str,
+    ) -> Result<Option<Arc<CustomerVault>>, UpstreamError> {
+        self.customers
+            .load_one(customer_id.to_owned())
+            .await?
+            .transpose()
+    }
+
+    /// The subscription; `None` when there is none.
+    pub async fn subscription(&self, id: i64) -> Result<Option<Arc<Subscription>>, UpstreamError> {
+        self.subscriptions.load_one(id).await
+    }
+
+    /// The customer's subscriptions, newest first.
+    pub async fn subscriptions_of(
+        &self,
+        customer_id: &str,
+    ) -> Result<List<Subscription>, UpstreamError> {
+        let found = self
+            .subscriptions_by_customer
+            .load_one(customer_id.to_owned())
+            .await?;
+        Ok(found.unwrap_or_else(|| Arc::new([])))
+    }
+
+    /// The plan (archived ones too); `None` when there is none.
+    pub async fn plan(&self, plan_code: &str) -> Result<Option<Arc<RecurringPlan>>, UpstreamError> {
+        self.plans.load_one(plan_code.to_owned()).await
+    }
+
+    /// The subscription's payment attempts, newest first.
+    pub async fn transactions_of(
+        &self,
+        subscription_id: i64,
+    ) -> Result<List<Transaction>, UpstreamError> {
+        let found = self.transactions.load_one(subscription_id).await?;
+        Ok(found.unwrap_or_else(|| Arc::new([])))
+    }
+
+    /// Customers fetched some other way (a page, a write's answer): later links to them in
+    /// this request cost nothing more, and see the write.
+    pub async fn remember_customers(
+        &self,
+        customers: impl IntoIterator<Item = Arc<CustomerVault>>,
+    ) {
+        self.customers
+            .feed_many(
+                customers
+                    .into_iter()
+                    .map(|c| (c.customer_id.clone(), Ok(c))),
+            )
+            .await;
+    }
+
+    /// Plans fetched some other way (a page, a write's answer).
+    pub async fn remember_plans(&self, plans: impl IntoIterator<Item = Arc<RecurringPlan>>) {
+        self.plans
+            .feed_many(
+                plans
+                    .into_iter()
+                    .filter_map(|p| Some((p.plan_code.clone()?, p))),
+            )
+            .await;
+    }
+
+    /// Subscriptions fetched some other way (a page, a write's answer).
+    pub async fn remember_subscriptions(
+        &self,
+        subscriptions: impl IntoIterator<Item = Arc<Subscription>>,
+    ) {
+        self.subscriptions
+            .feed_many(
+                subscriptions
+                    .into_iter()
+                    .filter_map(|s| Some((s.subscription_id?, s))),
+            )
+            .await;
+    }
+
+    /// After a customer is deleted: no customer this request loaded is trusted any more.
+    pub fn forget_customers(&self) {
+        self.customers.clear::<String>();
+    }
+
+    /// After a plan is deleted.
+    pub fn forget_plans(&self) {
+        self.plans.clear::<String>();
+    }
+
+    /// After a subscription changed: lists that may hold it, and its payment attempts, are
+    /// asked for again.
+    pub fn forget_subscription_lists(&self) {
+        self.subscriptions_by_customer.clear::<String>();
+        self.transactions.clear::<i64>();
+    }
+}
 
 /// A loader whose fetches start when its request is idle (see [`crate::gateway::idle`]): with
 /// no delay, a fetch takes every key asked for by then as soon as it starts.
-pub fn idle_loader<T, K>(inner: T, batches: &IdleBatches) -> DataLoader<T, HashMapCache>
+fn idle_loader<T, K>(inner: T, batches: &IdleBatches) -> DataLoader<T, HashMapCache>
 where
     T: Loader<K>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
@@ -25,116 +160,4 @@ where
     DataLoader::with_cache(inner, batches.spawner(), HashMapCache::default())
         .delay(std::time::Duration::ZERO)
         .max_batch_size(1000)
-}
-
-/// Most ids in one `customer_id,IN,...` browse: the upstream's page size limit.
-const IN_CHUNK: usize = 100;
-/// Most concurrent GETs when the upstream has no IN (`--upstream-batch none`).
-const GET_CONCURRENCY: usize = 8;
-
-/// The request's customers by `customer_id`, each fetched at most once.
-pub struct CustomerLoader(DataLoader<CustomerByIdLoader, HashMapCache>);
-
-impl CustomerLoader {
-    /// The customer, `None` when there is none. A failed batch fails every key in it; with
-    /// `--upstream-batch none` each key fails alone.
-    pub async fn get(&self, customer_id: &str) -> Result<Option<Customer>, UpstreamError> {
-        self.0.load_one(customer_id.to_owned()).await?.transpose()
-    }
-
-    /// Puts customers fetched some other way (a page, a mutation's answer) in the cache.
-    pub async fn remember(&self, customers: impl IntoIterator<Item = Customer>) {
-        self.0
-            .feed_many(customers.into_iter().map(|c| (c.key().to_owned(), Ok(c))))
-            .await;
-    }
-
-    /// Empties the cache (after a customer is deleted).
-    pub fn forget_all(&self) {
-        self.0.clear::<String>();
-    }
-}
-
-/// Customers by `customer_id`, with their cards and shipping addresses.
-pub struct CustomerByIdLoader {
-    upstream: Upstream,
-    batch: UpstreamBatch,
-}
-
-impl CustomerByIdLoader {
-    /// A fresh loader with an empty cache, for one request.
-    pub fn per_request(
-        upstream: Upstream,
-        batch: UpstreamBatch,
-        batches: &IdleBatches,
-    ) -> CustomerLoader {
-        CustomerLoader(idle_loader(Self { upstream, batch }, batches))
-    }
-
-    async fn browse_in(&self, ids: &[&str]) -> Result<Vec<Customer>, UpstreamError> {
-        let params = BrowseParams {
-            count: IN_CHUNK as i64,
-            page: 0,
-            order_on: None,
-            order_by: None,
-            filters: vec![Filter::any_of("customer_id", ids)?],
-        };
-        let page = self.upstream.browse_customers(&params).await?;
-        Ok(page.data.into_iter().map(Customer::new).collect())
-    }
-
-    async fn get(&self, id: &str) -> Result<Option<Customer>, UpstreamError> {
-        match self.upstream.customer(id).await {
-            Ok(customer) => Ok(Some(Customer::new(customer))),
-            Err(error) if error.is_not_found() => Ok(None),
-            Err(error) => Err(error),
-        }
-    }
-}
-
-/// Values are per-key results, so one customer failing to load (with bounded GETs) does not
-/// fail the others.
-type Loaded = Result<Customer, UpstreamError>;
-
-impl Loader<String> for CustomerByIdLoader {
-    type Value = Loaded;
-    type Error = UpstreamError;
-
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Loaded>, Self::Error> {
-        // A customer_id is letters and digits; anything else cannot exist, and could break
-        // the filter grammar (`|`, `;`), so it is not sent.
-        let ids: Vec<&str> = keys
-            .iter()
-            .map(String::as_str)
-            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .collect();
-        match self.batch {
-            UpstreamBatch::In => {
-                let pages = futures_util::future::try_join_all(
-                    ids.chunks(IN_CHUNK).map(|chunk| self.browse_in(chunk)),
-                )
-                .await?;
-                Ok(pages
-                    .into_iter()
-                    .flatten()
-                    .map(|customer| (customer.key().to_owned(), Ok(customer)))
-                    .collect())
-            }
-            UpstreamBatch::None => {
-                let gets: Vec<_> = ids
-                    .iter()
-                    .map(|id| async move { (id.to_string(), self.get(id).await) })
-                    .collect();
-                let results: Vec<(String, Result<Option<Customer>, UpstreamError>)> =
-                    stream::iter(gets)
-                        .buffer_unordered(GET_CONCURRENCY)
-                        .collect()
-                        .await;
-                Ok(results
-                    .into_iter()
-                    .filter_map(|(id, result)| result.transpose().map(|found| (id, found)))
-                    .collect())
-            }
-        }
-    }
 }

@@ -9,10 +9,13 @@ mod card;
 mod customer;
 mod session;
 
+use std::sync::Arc;
+
 use async_graphql::{Context, MergedObject, Result};
 
+use crate::gateway::context::loaders;
 use crate::gateway::error::gql;
-use crate::gateway::types::{Customer, customer_loader};
+use crate::gateway::types::Customer;
 use crate::qualpay::CustomerVault;
 use crate::upstream::UpstreamError;
 
@@ -70,7 +73,7 @@ async fn changed(
     ctx: &Context<'_>,
     result: Result<CustomerVault, UpstreamError>,
 ) -> Result<Customer> {
-    let customer = Customer::new(result.map_err(gql)?);
-    customer_loader(ctx)?.remember([customer.clone()]).await;
-    Ok(customer)
+    let customer = Arc::new(result.map_err(gql)?);
+    loaders(ctx)?.remember_customers([customer.clone()]).await;
+    Ok(Customer::new(customer))
 }

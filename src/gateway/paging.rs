@@ -4,6 +4,8 @@
 
 use std::future::Future;
 
+use async_graphql::SimpleObject;
+use async_graphql::connection::{Connection, Edge};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64;
 
@@ -172,6 +174,35 @@ where
         start,
         total,
     })
+}
+
+/// Fields a connection has beside `edges` and `pageInfo`.
+#[derive(SimpleObject)]
+pub struct ConnectionTotal {
+    /// How many items match, on all pages.
+    pub total_count: i64,
+}
+
+/// A Relay connection from a window; each edge's cursor is its item's offset.
+pub fn connection<T: async_graphql::OutputType>(
+    window: Window<T>,
+) -> Connection<String, T, ConnectionTotal> {
+    let mut connection = Connection::with_additional_fields(
+        window.has_previous_page(),
+        window.has_next_page(),
+        ConnectionTotal {
+            total_count: window.total as i64,
+        },
+    );
+    let start = window.start;
+    connection.edges.extend(
+        window
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| Edge::new(encode_cursor(start + i), item)),
+    );
+    connection
 }
 
 #[cfg(test)]

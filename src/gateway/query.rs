@@ -1,19 +1,20 @@
 //! The query root: `node`, `customer` and `customers`.
 
-use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, ID, MergedObject, Object, Result, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, MergedObject, Object, Result};
 
 use crate::gateway::access::{self, MerchantOnly};
+use crate::gateway::context::{loaders, upstream};
 use crate::gateway::customer_query::{CustomerFilter, CustomerOrder};
 use crate::gateway::error::{gql, null_on_error};
-use crate::gateway::paging::{PageArgs, Window, browse_window, encode_cursor};
+use crate::gateway::paging::{ConnectionTotal, PageArgs, Window, browse_window, connection};
 use crate::gateway::subscription_query::SubscriptionFilter;
 use crate::gateway::types::{
-    BillingSubscription, BillingSubscriptionConnection, Customer, Node, Plan, billing_loaders,
-    customer_loader, subscription_page,
+    BillingSubscription, BillingSubscriptionConnection, Customer, Node, Plan, subscription_page,
 };
-use crate::gateway::upstream;
-use crate::qualpay::Filter;
+use crate::qualpay::{CustomerVault, Filter, RecurringPlan};
 
 /// The query root: customers, and billing.
 #[derive(MergedObject, Default)]
@@ -28,13 +29,6 @@ pub struct BillingQuery;
 
 pub type PlanConnection = Connection<String, Plan, ConnectionTotal>;
 
-/// Fields a connection has beside `edges` and `pageInfo`.
-#[derive(SimpleObject)]
-pub struct ConnectionTotal {
-    /// How many items match, on all pages.
-    pub total_count: i64,
-}
-
 pub type CustomerConnection = Connection<String, Customer, ConnectionTotal>;
 
 #[Object]
@@ -47,11 +41,11 @@ impl CustomerQuery {
     /// A customer by the vault's `customerId`; null when there is none. A customer session
     /// reaches its own customer only.
     async fn customer(&self, ctx: &Context<'_>, customer_id: String) -> Option<Customer> {
-        let found = match access::customer(ctx, &customer_id, None).and(customer_loader(ctx)) {
-            Ok(loader) => loader.get(&customer_id).await.map_err(gql),
+        let found = match access::customer(ctx, &customer_id, None).and(loaders(ctx)) {
+            Ok(loaders) => loaders.customer(&customer_id).await.map_err(gql),
             Err(error) => Err(error),
         };
-        null_on_error(ctx, found)
+        null_on_error(ctx, found).map(Customer::new)
     }
 
     /// Customers, a page at a time: 10 when neither `first` nor `last` is given, at most 100.
@@ -88,13 +82,13 @@ impl CustomerQuery {
         })
         .await
         .map_err(gql)?;
-        let customers: Vec<Customer> = window.items.into_iter().map(Customer::new).collect();
+        let customers: Vec<Arc<CustomerVault>> = window.items.into_iter().map(Arc::new).collect();
         // Links from this page's cards and addresses back to their customers cost nothing more.
-        customer_loader(ctx)?
-            .remember(customers.iter().cloned())
+        loaders(ctx)?
+            .remember_customers(customers.iter().cloned())
             .await;
         Ok(connection(Window {
-            items: customers,
+            items: customers.into_iter().map(Customer::new).collect(),
             start: window.start,
             total: window.total,
         }))
@@ -106,8 +100,8 @@ impl BillingQuery {
     /// A plan by its code (archived ones too); null when there is none.
     #[graphql(guard = "MerchantOnly")]
     async fn plan(&self, ctx: &Context<'_>, plan_code: String) -> Option<Plan> {
-        let found = match billing_loaders(ctx) {
-            Ok(loaders) => loaders.plans.load_one(plan_code).await.map_err(gql),
+        let found = match loaders(ctx) {
+            Ok(loaders) => loaders.plan(&plan_code).await.map_err(gql),
             Err(error) => Err(error),
         };
         null_on_error(ctx, found).map(Plan::new)
@@ -145,13 +139,10 @@ impl BillingQuery {
         })
         .await
         .map_err(gql)?;
-        let plans: Vec<Plan> = window.items.into_iter().map(Plan::new).collect();
-        billing_loaders(ctx)?
-            .plans
-            .feed_many(plans.iter().map(|p| (p.code().to_owned(), p.raw().clone())))
-            .await;
+        let plans: Vec<Arc<RecurringPlan>> = window.items.into_iter().map(Arc::new).collect();
+        loaders(ctx)?.remember_plans(plans.iter().cloned()).await;
         Ok(connection(Window {
-            items: plans,
+            items: plans.into_iter().map(Plan::new).collect(),
             start: window.start,
             total: window.total,
         }))
@@ -167,8 +158,8 @@ impl BillingQuery {
         let Ok(id) = subscription_id.parse::<i64>() else {
             return None;
         };
-        let found = match billing_loaders(ctx) {
-            Ok(loaders) => loaders.subscriptions.load_one(id).await.map_err(gql),
+        let found = match loaders(ctx) {
+            Ok(loaders) => loaders.subscription(id).await.map_err(gql),
             Err(error) => Err(error),
         };
         null_on_error(ctx, found).map(BillingSubscription::new)
@@ -203,26 +194,4 @@ impl BillingQuery {
         )
         .await
     }
-}
-
-/// A Relay connection from a window; each edge's cursor is its item's offset.
-pub fn connection<T: async_graphql::OutputType>(
-    window: Window<T>,
-) -> Connection<String, T, ConnectionTotal> {
-    let mut connection = Connection::with_additional_fields(
-        window.has_previous_page(),
-        window.has_next_page(),
-        ConnectionTotal {
-            total_count: window.total as i64,
-        },
-    );
-    let start = window.start;
-    connection.edges.extend(
-        window
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| Edge::new(encode_cursor(start + i), item)),
-    );
-    connection
 }

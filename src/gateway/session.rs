@@ -26,8 +26,34 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::gateway::access::Permission;
 use crate::private_files;
+
+/// What a customer session may do; nothing is granted unless it is listed when the session is
+/// made.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[graphql(name = "SessionPermission")]
+pub enum Permission {
+    /// Names, email, phone, reference and comments of the customer.
+    ReadProfile,
+    /// `updateCustomer`.
+    UpdateProfile,
+    /// Cards and bank accounts (masked), also where a subscription or payment links to one.
+    ReadPaymentMethods,
+    /// `addCard`, `addBankAccount`, `updateCard`.
+    AddPaymentMethod,
+    /// `removeCard`.
+    RemovePaymentMethod,
+    /// `setPrimaryCard`.
+    SetPrimaryPaymentMethod,
+    ReadShippingAddresses,
+    /// Add, change, remove and choose the primary shipping address.
+    ManageShippingAddresses,
+    /// The customer's subscriptions and their payment attempts.
+    ReadSubscriptions,
+    /// Create, change, pause, resume and cancel the customer's subscriptions.
+    ManageSubscriptions,
+}
 
 /// The version prefix of every token.
 const PREFIX: &str = "vqs1";

@@ -12,6 +12,7 @@ mod cors;
 mod cost;
 mod credentials;
 mod errors;
+mod modules;
 mod mutations;
 mod paging;
 mod persisted_queries;

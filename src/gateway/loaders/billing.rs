@@ -1,37 +1,19 @@
-//! Loaders for plans, subscriptions and their payment attempts. Each groups the keys asked for
-//! before its request went idle into `field,IN,a|b|c` browses (100 ids per browse, every page of the answer).
+//! Plans, subscriptions and their payment attempts. Each groups the keys asked for before its
+//! request went idle into `field,IN,a|b|c` browses (100 ids per browse, every page of the
+//! answer).
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::dataloader::Loader;
 
-use super::idle_loader;
-use crate::gateway::idle::IdleBatches;
+use super::List;
 use crate::qualpay::{Filter, ListResponse, RecurringPlan, Subscription, Transaction};
 use crate::upstream::{BrowseParams, Upstream, UpstreamError};
 
 const IN_CHUNK: usize = 100;
 const PAGE: i64 = 100;
-
-/// The billing loaders of one request.
-pub struct BillingLoaders {
-    pub plans: DataLoader<PlanByCodeLoader, HashMapCache>,
-    pub subscriptions: DataLoader<SubscriptionByIdLoader, HashMapCache>,
-    pub by_customer: DataLoader<SubscriptionsByCustomerLoader, HashMapCache>,
-    pub transactions: DataLoader<TransactionsBySubscriptionLoader, HashMapCache>,
-}
-
-impl BillingLoaders {
-    pub fn per_request(upstream: &Upstream, batches: &IdleBatches) -> Self {
-        Self {
-            plans: idle_loader(PlanByCodeLoader(upstream.clone()), batches),
-            subscriptions: idle_loader(SubscriptionByIdLoader(upstream.clone()), batches),
-            by_customer: idle_loader(SubscriptionsByCustomerLoader(upstream.clone()), batches),
-            transactions: idle_loader(TransactionsBySubscriptionLoader(upstream.clone()), batches),
-        }
-    }
-}
 
 /// Every item whose `field` is one of `ids`: one browse per 100 ids, all pages of each.
 async fn browse_in<T, F, Fut>(
@@ -86,32 +68,35 @@ fn sendable(keys: &[String]) -> Vec<String> {
 }
 
 /// Plans by `plan_code` (archived ones too).
-pub struct PlanByCodeLoader(Upstream);
+pub(super) struct PlanByCode(pub(super) Upstream);
 
-impl Loader<String> for PlanByCodeLoader {
-    type Value = RecurringPlan;
+impl Loader<String> for PlanByCode {
+    type Value = Arc<RecurringPlan>;
     type Error = UpstreamError;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, RecurringPlan>, UpstreamError> {
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, Arc<RecurringPlan>>, UpstreamError> {
         let plans = browse_in("plan_code", &sendable(keys), "plan_code", |p| async move {
             self.0.browse_plans(&p).await
         })
         .await?;
         Ok(plans
             .into_iter()
-            .filter_map(|plan| Some((plan.plan_code.clone()?, plan)))
+            .filter_map(|plan| Some((plan.plan_code.clone()?, Arc::new(plan))))
             .collect())
     }
 }
 
 /// Subscriptions by `subscription_id`.
-pub struct SubscriptionByIdLoader(Upstream);
+pub(super) struct SubscriptionById(pub(super) Upstream);
 
-impl Loader<i64> for SubscriptionByIdLoader {
-    type Value = Subscription;
+impl Loader<i64> for SubscriptionById {
+    type Value = Arc<Subscription>;
     type Error = UpstreamError;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Subscription>, UpstreamError> {
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Arc<Subscription>>, UpstreamError> {
         let ids: Vec<String> = keys.iter().map(i64::to_string).collect();
         let subscriptions = browse_in("subscription_id", &ids, "subscription_id", |p| async move {
             self.0.browse_subscriptions(&p).await
@@ -119,22 +104,22 @@ impl Loader<i64> for SubscriptionByIdLoader {
         .await?;
         Ok(subscriptions
             .into_iter()
-            .filter_map(|s| Some((s.subscription_id?, s)))
+            .filter_map(|s| Some((s.subscription_id?, Arc::new(s))))
             .collect())
     }
 }
 
 /// A customer's subscriptions, newest first, by `customer_id`.
-pub struct SubscriptionsByCustomerLoader(Upstream);
+pub(super) struct SubscriptionsByCustomer(pub(super) Upstream);
 
-impl Loader<String> for SubscriptionsByCustomerLoader {
-    type Value = Vec<Subscription>;
+impl Loader<String> for SubscriptionsByCustomer {
+    type Value = List<Subscription>;
     type Error = UpstreamError;
 
     async fn load(
         &self,
         keys: &[String],
-    ) -> Result<HashMap<String, Vec<Subscription>>, UpstreamError> {
+    ) -> Result<HashMap<String, List<Subscription>>, UpstreamError> {
         let subscriptions = browse_in(
             "customer_id",
             &sendable(keys),
@@ -142,7 +127,7 @@ impl Loader<String> for SubscriptionsByCustomerLoader {
             |p| async move { self.0.browse_subscriptions(&p).await },
         )
         .await?;
-        let mut by_customer: HashMap<String, Vec<Subscription>> =
+        let mut by_customer: HashMap<String, Vec<Arc<Subscription>>> =
             keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for subscription in subscriptions {
             if let Some(list) = subscription
@@ -150,27 +135,30 @@ impl Loader<String> for SubscriptionsByCustomerLoader {
                 .as_ref()
                 .and_then(|id| by_customer.get_mut(id))
             {
-                list.push(subscription);
+                list.push(Arc::new(subscription));
             }
         }
-        Ok(by_customer)
+        Ok(by_customer
+            .into_iter()
+            .map(|(id, list)| (id, list.into()))
+            .collect())
     }
 }
 
 /// A subscription's payment attempts, newest first, by `subscription_id`.
-pub struct TransactionsBySubscriptionLoader(Upstream);
+pub(super) struct TransactionsBySubscription(pub(super) Upstream);
 
-impl Loader<i64> for TransactionsBySubscriptionLoader {
-    type Value = Vec<Transaction>;
+impl Loader<i64> for TransactionsBySubscription {
+    type Value = List<Transaction>;
     type Error = UpstreamError;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<Transaction>>, UpstreamError> {
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, List<Transaction>>, UpstreamError> {
         let ids: Vec<String> = keys.iter().map(i64::to_string).collect();
         let transactions = browse_in("subscription_id", &ids, "tran_time", |p| async move {
             self.0.browse_transactions(&p).await
         })
         .await?;
-        let mut by_subscription: HashMap<i64, Vec<Transaction>> =
+        let mut by_subscription: HashMap<i64, Vec<Arc<Transaction>>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for transaction in transactions {
             let id = transaction
@@ -178,9 +166,12 @@ impl Loader<i64> for TransactionsBySubscriptionLoader {
                 .as_deref()
                 .and_then(|id| id.parse().ok());
             if let Some(list) = id.and_then(|id| by_subscription.get_mut(&id)) {
-                list.push(transaction);
+                list.push(Arc::new(transaction));
             }
         }
-        Ok(by_subscription)
+        Ok(by_subscription
+            .into_iter()
+            .map(|(id, list)| (id, list.into()))
+            .collect())
     }
 }

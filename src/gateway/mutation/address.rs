@@ -6,9 +6,9 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use super::changed;
 use crate::gateway::access::{self, Permission};
+use crate::gateway::context::{loaders, upstream};
 use crate::gateway::error::{GatewayError, gql};
-use crate::gateway::types::{Customer, ShippingAddress, customer_loader};
-use crate::gateway::upstream;
+use crate::gateway::types::{Customer, ShippingAddress};
 use crate::qualpay::{AddShippingAddressRequest, ShippingIdRequest, UpdateShippingAddressRequest};
 
 #[derive(Default)]
@@ -163,7 +163,7 @@ impl AddressMutations {
             .update_shipping_address(&input.customer_id, &request)
             .await;
         let customer = changed(ctx, result).await?;
-        let shipping_address = find(&customer, shipping_id);
+        let shipping_address = customer.shipping_address(shipping_id);
         Ok(UpdateShippingAddressPayload {
             customer,
             shipping_address,
@@ -211,7 +211,7 @@ impl AddressMutations {
             .set_primary_shipping_address(&input.customer_id, &request)
             .await;
         let customer = changed(ctx, result).await?;
-        let shipping_address = find(&customer, shipping_id);
+        let shipping_address = customer.shipping_address(shipping_id);
         Ok(SetPrimaryShippingAddressPayload {
             customer,
             shipping_address,
@@ -228,13 +228,6 @@ fn parse_id(id: &ID) -> Result<i64> {
     })
 }
 
-fn find(customer: &Customer, shipping_id: i64) -> Option<ShippingAddress> {
-    customer
-        .shipping_address_list()
-        .into_iter()
-        .find(|address| address.key() == shipping_id)
-}
-
 async fn current_names(
     ctx: &Context<'_>,
     customer_id: &str,
@@ -245,11 +238,14 @@ async fn current_names(
             "customer {customer_id} has no shipping address {shipping_id}"
         )))
     };
-    let customer = customer_loader(ctx)?
-        .get(customer_id)
+    let customer = loaders(ctx)?
+        .customer(customer_id)
         .await
         .map_err(gql)?
+        .map(Customer::new)
         .ok_or_else(not_found)?;
-    let address = find(&customer, shipping_id).ok_or_else(not_found)?;
+    let address = customer
+        .shipping_address(shipping_id)
+        .ok_or_else(not_found)?;
     Ok(address.names())
 }

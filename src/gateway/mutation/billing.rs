@@ -1,16 +1,16 @@
 //! Plan and subscription mutations.
 
-use super::per_mutation;
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use rust_decimal::Decimal;
 
+use super::per_mutation;
 use crate::gateway::access::{self, Permission};
+use crate::gateway::context::{loaders, request_time, upstream};
 use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::types::codes::{BillingFrequency, Date};
-use crate::gateway::types::{
-    BillingSubscription, Customer, Plan, billing_loaders, linked_customer,
-};
-use crate::gateway::{request_time, upstream};
+use crate::gateway::types::{BillingSubscription, Customer, Plan, linked_customer};
 use crate::qualpay::{
     AddSubscriptionRequest, ArchivePlanRequest, PlanRequest, RecurringPlan, Subscription,
     SubscriptionActionRequest, UpdateSubscriptionRequest,
@@ -221,7 +221,7 @@ impl BillingMutations {
         access::merchant_only(ctx)?;
         let plan = existing_plan(ctx, &input.plan_code).await?;
         let request = ArchivePlanRequest {
-            plan_name: plan.plan_name,
+            plan_name: plan.plan_name.clone(),
             merchant_id: None,
         };
         plan_payload(
@@ -245,7 +245,7 @@ impl BillingMutations {
             .plan_id
             .ok_or_else(|| gql(GatewayError::Internal("the plan has no plan_id".into())))?;
         upstream(ctx)?.delete_plan(plan_id).await.map_err(gql)?;
-        billing_loaders(ctx)?.plans.clear::<String>();
+        loaders(ctx)?.forget_plans();
         Ok(DeletePlanPayload {
             deleted_plan_code: input.plan_code,
         })
@@ -348,23 +348,17 @@ async fn plan_payload<Payload: From<PlanChange>>(
     ctx: &Context<'_>,
     result: Result<RecurringPlan, UpstreamError>,
 ) -> Result<Payload> {
-    let plan = result.map_err(gql)?;
-    if let Some(code) = plan.plan_code.clone() {
-        billing_loaders(ctx)?
-            .plans
-            .feed_one(code, plan.clone())
-            .await;
-    }
+    let plan = Arc::new(result.map_err(gql)?);
+    loaders(ctx)?.remember_plans([plan.clone()]).await;
     Ok(PlanChange {
         plan: Plan::new(plan),
     }
     .into())
 }
 
-async fn existing_plan(ctx: &Context<'_>, plan_code: &str) -> Result<RecurringPlan> {
-    billing_loaders(ctx)?
-        .plans
-        .load_one(plan_code.to_owned())
+async fn existing_plan(ctx: &Context<'_>, plan_code: &str) -> Result<Arc<RecurringPlan>> {
+    loaders(ctx)?
+        .plan(plan_code)
         .await
         .map_err(gql)?
         .ok_or_else(|| gql(GatewayError::NotFound(format!("no plan {plan_code}"))))
@@ -383,16 +377,10 @@ async fn subscription_payload<Payload: From<SubscriptionChange>>(
     ctx: &Context<'_>,
     result: Result<Subscription, UpstreamError>,
 ) -> Result<Payload> {
-    let subscription = result.map_err(gql)?;
-    let loaders = billing_loaders(ctx)?;
-    if let Some(id) = subscription.subscription_id {
-        loaders
-            .subscriptions
-            .feed_one(id, subscription.clone())
-            .await;
-        loaders.transactions.clear::<i64>();
-    }
-    loaders.by_customer.clear::<String>();
+    let subscription = Arc::new(result.map_err(gql)?);
+    let loaders = loaders(ctx)?;
+    loaders.remember_subscriptions([subscription.clone()]).await;
+    loaders.forget_subscription_lists();
     let customer =
         linked_customer(ctx, subscription.customer_id.as_deref().unwrap_or_default()).await?;
     Ok(SubscriptionChange {
@@ -409,14 +397,13 @@ async fn act<Payload: From<SubscriptionChange>>(
     action: &'static str,
 ) -> Result<Payload> {
     let id = subscription_id(id)?;
-    let current = billing_loaders(ctx)?
-        .subscriptions
-        .load_one(id)
+    let current = loaders(ctx)?
+        .subscription(id)
         .await
         .map_err(gql)?
         .ok_or_else(|| gql(GatewayError::NotFound(format!("no subscription {id}"))))?;
     let request = SubscriptionActionRequest {
-        customer_id: current.customer_id.unwrap_or_default(),
+        customer_id: current.customer_id.clone().unwrap_or_default(),
         merchant_id: None,
     };
     subscription_payload(

@@ -6,8 +6,8 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
 use super::changed;
 use crate::gateway::access::{self, Permission};
+use crate::gateway::context::upstream;
 use crate::gateway::types::{BankAccount, BankAccountType, Card, Customer, PaymentMethod};
-use crate::gateway::upstream;
 use crate::qualpay::{AddBillingCardRequest, CardIdRequest, UpdateBillingCardRequest};
 use crate::secret::Secret;
 
@@ -263,7 +263,7 @@ impl CardMutations {
             .update_card(&input.customer_id, &request)
             .await;
         let customer = changed(ctx, result).await?;
-        let card = find(&customer, &input.card_id);
+        let card = customer.payment_method(&input.card_id);
         Ok(UpdateCardPayload { customer, card })
     }
 
@@ -303,7 +303,7 @@ impl CardMutations {
             .set_primary_card(&input.customer_id, &card_ref(&input.card_id))
             .await;
         let customer = changed(ctx, result).await?;
-        let card = find(&customer, &input.card_id);
+        let card = customer.payment_method(&input.card_id);
         Ok(SetPrimaryCardPayload { customer, card })
     }
 }
@@ -313,11 +313,4 @@ fn card_ref(card_id: &str) -> CardIdRequest {
         card_id: card_id.to_owned(),
         merchant_id: None,
     }
-}
-
-fn find(customer: &Customer, card_id: &str) -> Option<PaymentMethod> {
-    customer
-        .payment_method_list()
-        .into_iter()
-        .find(|method| method.key() == card_id)
 }

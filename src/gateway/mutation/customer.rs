@@ -6,9 +6,9 @@ use super::address::ShippingAddressInput;
 use super::card::{BankAccountInput, CardInput};
 use super::changed;
 use crate::gateway::access::{self, Permission};
+use crate::gateway::context::{loaders, upstream};
 use crate::gateway::error::gql;
-use crate::gateway::types::{Customer, customer_loader};
-use crate::gateway::upstream;
+use crate::gateway::types::Customer;
 use crate::qualpay::{AddCustomerRequest, UpdateCustomerRequest};
 
 #[derive(Default)]
@@ -143,7 +143,7 @@ impl CustomerMutations {
             .delete_customer(&input.customer_id)
             .await
             .map_err(gql)?;
-        customer_loader(ctx)?.forget_all();
+        loaders(ctx)?.forget_customers();
         Ok(DeleteCustomerPayload {
             deleted_customer_id: input.customer_id,
         })

@@ -5,9 +5,9 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::gateway::access::{self, Permission};
+use crate::gateway::context::{SessionIssuer, request_time, upstream};
 use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::session::{DEFAULT_LIFETIME, MAX_LIFETIME, Session};
-use crate::gateway::{SessionIssuer, request_time, upstream};
 
 #[derive(InputObject)]
 pub struct CreateCustomerSessionInput {

@@ -5,10 +5,9 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::codes::SubscriptionStatus;
-use super::{
-    BankAccount, BillingSubscription, Card, PaymentMethod, ShippingAddress, billing_loaders,
-};
+use super::{BankAccount, BillingSubscription, Card, PaymentMethod, ShippingAddress};
 use crate::gateway::access::{Needs, Permission};
+use crate::gateway::context::loaders;
 use crate::gateway::error::gql;
 use crate::gateway::ids;
 use crate::qualpay::CustomerVault;
@@ -19,8 +18,8 @@ use crate::qualpay::CustomerVault;
 pub struct Customer(Arc<CustomerVault>);
 
 impl Customer {
-    pub fn new(vault: CustomerVault) -> Self {
-        Self(Arc::new(vault))
+    pub fn new(vault: Arc<CustomerVault>) -> Self {
+        Self(vault)
     }
 
     /// The vault's `customer_id`.
@@ -28,20 +27,54 @@ impl Customer {
         &self.0.customer_id
     }
 
+    /// The customer as the vault answered it.
+    pub fn raw(&self) -> &Arc<CustomerVault> {
+        &self.0
+    }
+
+    /// Cards and bank accounts, in the vault's order.
     pub fn payment_method_list(&self) -> Vec<PaymentMethod> {
-        self.0
-            .billing_cards
-            .iter()
-            .map(|card| PaymentMethod::new(self.key(), card))
+        (0..self.0.billing_cards.len())
+            .map(|index| PaymentMethod::at(&self.0, index))
             .collect()
     }
 
+    /// The payment method with this `card_id`.
+    pub fn payment_method(&self, card_id: &str) -> Option<PaymentMethod> {
+        let index = self
+            .0
+            .billing_cards
+            .iter()
+            .position(|card| card.card_id == card_id)?;
+        Some(PaymentMethod::at(&self.0, index))
+    }
+
+    /// The payment method recurring billing charges.
+    pub fn primary_payment_method(&self) -> Option<PaymentMethod> {
+        let index = self.0.billing_cards.iter().position(|card| card.primary)?;
+        Some(PaymentMethod::at(&self.0, index))
+    }
+
     pub fn shipping_address_list(&self) -> Vec<ShippingAddress> {
-        self.0
+        (0..self.0.shipping_addresses.len())
+            .map(|index| ShippingAddress::at(&self.0, index))
+            .collect()
+    }
+
+    /// The shipping address with this `shipping_id`.
+    pub fn shipping_address(&self, shipping_id: i64) -> Option<ShippingAddress> {
+        let index = self
+            .0
             .shipping_addresses
             .iter()
-            .map(|address| ShippingAddress::new(self.key(), address))
-            .collect()
+            .position(|address| address.shipping_id == shipping_id)?;
+        Some(ShippingAddress::at(&self.0, index))
+    }
+}
+
+impl From<CustomerVault> for Customer {
+    fn from(vault: CustomerVault) -> Self {
+        Self(Arc::new(vault))
     }
 }
 
@@ -136,18 +169,17 @@ impl Customer {
     /// The primary payment method when it is a card; null when there is none or it is a bank account.
     #[graphql(guard = "Needs(Permission::ReadPaymentMethods)")]
     pub async fn primary_card(&self) -> Option<Card> {
-        self.payment_method_list()
-            .into_iter()
-            .find(PaymentMethod::primary)
+        self.primary_payment_method()
             .and_then(PaymentMethod::into_card)
     }
 
     /// The payment method recurring billing charges.
-    #[graphql(guard = "Needs(Permission::ReadPaymentMethods)")]
-    pub async fn primary_payment_method(&self) -> Option<PaymentMethod> {
-        self.payment_method_list()
-            .into_iter()
-            .find(PaymentMethod::primary)
+    #[graphql(
+        name = "primaryPaymentMethod",
+        guard = "Needs(Permission::ReadPaymentMethods)"
+    )]
+    pub async fn primary_payment_method_field(&self) -> Option<PaymentMethod> {
+        self.primary_payment_method()
     }
 
     #[graphql(
@@ -168,14 +200,13 @@ impl Customer {
         ctx: &Context<'_>,
         status: Option<Vec<SubscriptionStatus>>,
     ) -> Result<Vec<BillingSubscription>> {
-        let all = billing_loaders(ctx)?
-            .by_customer
-            .load_one(self.key().to_owned())
+        let all = loaders(ctx)?
+            .subscriptions_of(self.key())
             .await
-            .map_err(gql)?
-            .unwrap_or_default();
+            .map_err(gql)?;
         Ok(all
-            .into_iter()
+            .iter()
+            .cloned()
             .map(BillingSubscription::new)
             .filter(|s| {
                 status

@@ -4,9 +4,10 @@ use async_graphql::{Context, ID, Interface, Result};
 
 use super::{
     BankAccount, BillingSubscription, Card, Customer, PaymentMethod, Plan, ShippingAddress,
-    SubscriptionTransaction, billing_loaders, customer_loader,
+    SubscriptionTransaction,
 };
 use crate::gateway::access::{self, Permission};
+use crate::gateway::context::loaders;
 use crate::gateway::error::gql;
 use crate::gateway::ids::{self, NodeRef};
 
@@ -47,11 +48,7 @@ impl Node {
         }
         match node {
             NodeRef::Plan(code) => {
-                let plan = billing_loaders(ctx)?
-                    .plans
-                    .load_one(code)
-                    .await
-                    .map_err(gql)?;
+                let plan = loaders(ctx)?.plan(&code).await.map_err(gql)?;
                 Ok(plan.map(|p| Node::Plan(Plan::new(p))))
             }
             NodeRef::Subscription(id) => {
@@ -64,18 +61,21 @@ impl Node {
                 let Some(subscription) = subscription(ctx, subscription_id).await? else {
                     return Ok(None);
                 };
-                let all = billing_loaders(ctx)?
-                    .transactions
-                    .load_one(subscription_id)
+                let all = loaders(ctx)?
+                    .transactions_of(subscription_id)
                     .await
-                    .map_err(gql)?
+                    .map_err(gql)?;
+                let customer_id = subscription
+                    .raw()
+                    .customer_id
+                    .as_deref()
                     .unwrap_or_default();
-                let customer_id = subscription.raw().customer_id.clone().unwrap_or_default();
                 Ok(all
-                    .into_iter()
+                    .iter()
                     .find(|t| t.pg_id.as_deref() == Some(pg_id.as_str()))
                     .map(|t| {
-                        Node::SubscriptionTransaction(SubscriptionTransaction::of(&customer_id, t))
+                        let transaction = SubscriptionTransaction::of(customer_id, t.clone());
+                        Node::SubscriptionTransaction(transaction)
                     }))
             }
             NodeRef::Customer(customer_id) => {
@@ -86,9 +86,7 @@ impl Node {
                 card_id,
             } => Ok(customer(ctx, &customer_id).await?.and_then(|customer| {
                 customer
-                    .payment_method_list()
-                    .into_iter()
-                    .find(|method| method.key() == card_id)
+                    .payment_method(&card_id)
                     .map(|method| match method {
                         PaymentMethod::Card(card) => Node::Card(card),
                         PaymentMethod::BankAccount(account) => Node::BankAccount(account),
@@ -99,9 +97,7 @@ impl Node {
                 shipping_id,
             } => Ok(customer(ctx, &customer_id).await?.and_then(|customer| {
                 customer
-                    .shipping_address_list()
-                    .into_iter()
-                    .find(|address| address.key() == shipping_id)
+                    .shipping_address(shipping_id)
                     .map(Node::ShippingAddress)
             })),
         }
@@ -109,14 +105,11 @@ impl Node {
 }
 
 async fn customer(ctx: &Context<'_>, customer_id: &str) -> Result<Option<Customer>> {
-    customer_loader(ctx)?.get(customer_id).await.map_err(gql)
+    let found = loaders(ctx)?.customer(customer_id).await.map_err(gql)?;
+    Ok(found.map(Customer::new))
 }
 
 async fn subscription(ctx: &Context<'_>, id: i64) -> Result<Option<BillingSubscription>> {
-    let found = billing_loaders(ctx)?
-        .subscriptions
-        .load_one(id)
-        .await
-        .map_err(gql)?;
+    let found = loaders(ctx)?.subscription(id).await.map_err(gql)?;
     Ok(found.map(BillingSubscription::new))
 }

@@ -7,8 +7,9 @@ use async_graphql::{Context, Enum, ID, Interface, Object, Result, SimpleObject};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 
 use super::{Customer, linked_customer};
+use crate::gateway::context::request_time;
 use crate::gateway::ids;
-use crate::qualpay::BillingCard;
+use crate::qualpay::{BillingCard, CustomerVault};
 
 /// Something a customer pays with. The vault keeps cards and ACH bank accounts in one list with
 /// one primary; `Customer.paymentMethods` returns both kinds.
@@ -41,13 +42,14 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
-    /// A bank account when the vault gave it ACH fields; a card otherwise.
-    pub fn new(customer_id: &str, record: &BillingCard) -> Self {
+    /// The customer's payment method at `index` of its `billing_cards`: a bank account when the
+    /// vault gave it ACH fields, a card otherwise.
+    pub(super) fn at(customer: &Arc<CustomerVault>, index: usize) -> Self {
         let record = Record {
-            customer_id: Arc::from(customer_id),
-            card: Arc::new(record.clone()),
+            customer: customer.clone(),
+            index,
         };
-        if record.card.tr_number.is_some() || record.card.type_id.is_some() {
+        if record.card().tr_number.is_some() || record.card().type_id.is_some() {
             Self::BankAccount(BankAccount(record))
         } else {
             Self::Card(Card(record))
@@ -56,12 +58,12 @@ impl PaymentMethod {
 
     /// Whether this is the customer's primary payment method.
     pub fn primary(&self) -> bool {
-        self.record().card.primary
+        self.record().card().primary
     }
 
     /// The vault's `card_id`.
     pub fn key(&self) -> &str {
-        &self.record().card.card_id
+        &self.record().card().card_id
     }
 
     pub fn into_card(self) -> Option<Card> {
@@ -85,16 +87,25 @@ impl PaymentMethod {
     }
 }
 
-/// What both kinds hold: the vault's billing record and whose it is.
+/// What both kinds hold: the customer as the vault answered it, and which of its billing
+/// records this is.
 #[derive(Clone)]
 struct Record {
-    customer_id: Arc<str>,
-    card: Arc<BillingCard>,
+    customer: Arc<CustomerVault>,
+    index: usize,
 }
 
 impl Record {
+    fn card(&self) -> &BillingCard {
+        &self.customer.billing_cards[self.index]
+    }
+
+    fn customer_id(&self) -> &str {
+        &self.customer.customer_id
+    }
+
     fn masked(&self) -> &str {
-        self.card.card_number.as_deref().unwrap_or_default()
+        self.card().card_number.as_deref().unwrap_or_default()
     }
 
     fn last4(&self) -> &str {
@@ -104,18 +115,22 @@ impl Record {
 
     /// Qualpay writes `verified_date` as `YYYYMMDDhhmmss`, in UTC.
     fn verified_at(&self) -> Option<DateTime<Utc>> {
-        let text = self.card.verified_date.as_deref()?;
+        let text = self.card().verified_date.as_deref()?;
         NaiveDateTime::parse_from_str(text, "%Y%m%d%H%M%S")
             .ok()
             .map(|at| at.and_utc())
     }
 
     fn emails(&self) -> Vec<String> {
-        self.card.billing.billing_email.clone().unwrap_or_default()
+        self.card()
+            .billing
+            .billing_email
+            .clone()
+            .unwrap_or_default()
     }
 
     fn address(&self) -> Option<BillingAddress> {
-        let b = &self.card.billing;
+        let b = &self.card().billing;
         let address = BillingAddress {
             addr1: b.billing_addr1.clone(),
             addr2: b.billing_addr2.clone(),
@@ -183,12 +198,12 @@ pub struct Card(Record);
 impl Card {
     /// Global id, for `node(id:)`.
     pub async fn id(&self) -> ID {
-        ids::payment_method(&self.0.customer_id, &self.0.card.card_id)
+        ids::payment_method(self.0.customer_id(), &self.0.card().card_id)
     }
 
     /// The vault's id of the card (32 letters and digits).
     pub async fn card_id(&self) -> &str {
-        &self.0.card.card_id
+        &self.0.card().card_id
     }
 
     /// The last four digits.
@@ -202,7 +217,7 @@ impl Card {
     }
 
     pub async fn brand(&self) -> CardBrand {
-        CardBrand::from_code(self.0.card.card_type.as_deref())
+        CardBrand::from_code(self.0.card().card_type.as_deref())
     }
 
     /// Expiry month, 1–12.
@@ -217,12 +232,12 @@ impl Card {
 
     /// Expiry as the vault stores it: `MMYY`.
     pub async fn exp_date(&self) -> Option<&str> {
-        self.0.card.exp_date.as_deref()
+        self.0.card().exp_date.as_deref()
     }
 
     /// Whether the card is past its expiry month (a card is good through the month's last day).
     pub async fn is_expired(&self, ctx: &Context<'_>) -> Result<bool> {
-        let today = crate::gateway::request_time(ctx)?.date_naive();
+        let today = request_time(ctx)?.date_naive();
         Ok(self
             .exp()
             .is_some_and(|(month, year)| (year, month) < (today.year(), today.month())))
@@ -230,7 +245,7 @@ impl Card {
 
     /// Whether recurring billing charges this payment method.
     pub async fn is_primary(&self) -> bool {
-        self.0.card.primary
+        self.0.card().primary
     }
 
     /// When the issuer last verified the card; null if never.
@@ -239,15 +254,15 @@ impl Card {
     }
 
     pub async fn billing_first_name(&self) -> Option<&str> {
-        self.0.card.billing.billing_first_name.as_deref()
+        self.0.card().billing.billing_first_name.as_deref()
     }
 
     pub async fn billing_last_name(&self) -> Option<&str> {
-        self.0.card.billing.billing_last_name.as_deref()
+        self.0.card().billing.billing_last_name.as_deref()
     }
 
     pub async fn billing_firm_name(&self) -> Option<&str> {
-        self.0.card.billing.billing_firm_name.as_deref()
+        self.0.card().billing.billing_firm_name.as_deref()
     }
 
     pub async fn billing_emails(&self) -> Vec<String> {
@@ -260,7 +275,7 @@ impl Card {
     }
 
     pub async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
-        linked_customer(ctx, &self.0.customer_id).await
+        linked_customer(ctx, self.0.customer_id()).await
     }
 }
 
@@ -274,11 +289,11 @@ impl Card {
             && masked.len() == number.len()
             && masked.get(..6) == number.get(..6)
             && masked.get(masked.len() - 4..) == number.get(number.len() - 4..)
-            && self.0.card.exp_date.as_deref() == Some(exp_date.trim())
+            && self.0.card().exp_date.as_deref() == Some(exp_date.trim())
     }
 
     fn exp(&self) -> Option<(u32, i32)> {
-        let text = self.0.card.exp_date.as_deref()?;
+        let text = self.0.card().exp_date.as_deref()?;
         if text.len() != 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -326,7 +341,7 @@ impl BankAccount {
     /// Whether this stored account has this routing number and ends like this account number.
     pub fn matches(&self, routing_number: &str, account_number: &str) -> bool {
         let account_number = account_number.trim();
-        self.0.card.tr_number.as_deref() == Some(routing_number.trim())
+        self.0.card().tr_number.as_deref() == Some(routing_number.trim())
             && account_number.len() >= 4
             && self.0.last4() == &account_number[account_number.len() - 4..]
     }
@@ -336,21 +351,21 @@ impl BankAccount {
 impl BankAccount {
     /// Global id, for `node(id:)`.
     pub async fn id(&self) -> ID {
-        ids::payment_method(&self.0.customer_id, &self.0.card.card_id)
+        ids::payment_method(self.0.customer_id(), &self.0.card().card_id)
     }
 
     /// The vault's id of the account (the vault calls every payment method a card).
     pub async fn card_id(&self) -> &str {
-        &self.0.card.card_id
+        &self.0.card().card_id
     }
 
     pub async fn account_type(&self) -> BankAccountType {
-        BankAccountType::from_code(self.0.card.type_id.as_deref())
+        BankAccountType::from_code(self.0.card().type_id.as_deref())
     }
 
     /// ABA routing number (public, not masked).
     pub async fn routing_number(&self) -> Option<&str> {
-        self.0.card.tr_number.as_deref()
+        self.0.card().tr_number.as_deref()
     }
 
     /// The account number, masked to its last four digits.
@@ -363,7 +378,7 @@ impl BankAccount {
     }
 
     pub async fn is_primary(&self) -> bool {
-        self.0.card.primary
+        self.0.card().primary
     }
 
     pub async fn verified_at(&self) -> Option<DateTime<Utc>> {
@@ -371,15 +386,15 @@ impl BankAccount {
     }
 
     pub async fn billing_first_name(&self) -> Option<&str> {
-        self.0.card.billing.billing_first_name.as_deref()
+        self.0.card().billing.billing_first_name.as_deref()
     }
 
     pub async fn billing_last_name(&self) -> Option<&str> {
-        self.0.card.billing.billing_last_name.as_deref()
+        self.0.card().billing.billing_last_name.as_deref()
     }
 
     pub async fn billing_firm_name(&self) -> Option<&str> {
-        self.0.card.billing.billing_firm_name.as_deref()
+        self.0.card().billing.billing_firm_name.as_deref()
     }
 
     pub async fn billing_emails(&self) -> Vec<String> {
@@ -391,6 +406,6 @@ impl BankAccount {
     }
 
     pub async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
-        linked_customer(ctx, &self.0.customer_id).await
+        linked_customer(ctx, self.0.customer_id()).await
     }
 }

@@ -17,15 +17,15 @@ use crate::qualpay::{Filter, RecurringPlan};
 pub struct Plan(Arc<RecurringPlan>);
 
 impl Plan {
-    pub fn new(plan: RecurringPlan) -> Self {
-        Self(Arc::new(plan))
+    pub fn new(plan: Arc<RecurringPlan>) -> Self {
+        Self(plan)
     }
 
     pub fn code(&self) -> &str {
         self.0.plan_code.as_deref().unwrap_or_default()
     }
 
-    pub fn raw(&self) -> &RecurringPlan {
+    pub fn raw(&self) -> &Arc<RecurringPlan> {
         &self.0
     }
 }

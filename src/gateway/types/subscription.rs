@@ -8,15 +8,14 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use rust_decimal::Decimal;
 
 use super::codes::{BillingFrequency, Date, SubscriptionStatus, TransactionStatus};
-use super::{
-    Card, Customer, PaymentMethod, Plan, billing_loaders, customer_loader, linked_customer,
-};
+use super::{Card, Customer, PaymentMethod, Plan, linked_customer};
 use crate::gateway::access::{Needs, Permission};
+use crate::gateway::context::{loaders, upstream};
 use crate::gateway::error::{GatewayError, gql, null_on_error};
 use crate::gateway::ids;
-use crate::gateway::paging::{PageArgs, Window, browse_window, paginate};
-use crate::gateway::query::{ConnectionTotal, connection};
-use crate::gateway::upstream;
+use crate::gateway::paging::{
+    ConnectionTotal, PageArgs, Window, browse_window, connection, paginate,
+};
 use crate::qualpay::{Filter, Subscription, Transaction};
 
 pub type BillingSubscriptionConnection = Connection<String, BillingSubscription, ConnectionTotal>;
@@ -27,15 +26,15 @@ pub type SubscriptionTransactionConnection =
 pub struct BillingSubscription(Arc<Subscription>);
 
 impl BillingSubscription {
-    pub fn new(subscription: Subscription) -> Self {
-        Self(Arc::new(subscription))
+    pub fn new(subscription: Arc<Subscription>) -> Self {
+        Self(subscription)
     }
 
     pub fn key(&self) -> i64 {
         self.0.subscription_id.unwrap_or_default()
     }
 
-    pub fn raw(&self) -> &Subscription {
+    pub fn raw(&self) -> &Arc<Subscription> {
         &self.0
     }
 
@@ -43,16 +42,12 @@ impl BillingSubscription {
         let Some(code) = self
             .0
             .plan_code
-            .clone()
+            .as_deref()
             .filter(|_| self.0.subscription_on_plan != Some(false))
         else {
             return Ok(None);
         };
-        let plan = billing_loaders(ctx)?
-            .plans
-            .load_one(code)
-            .await
-            .map_err(gql)?;
+        let plan = loaders(ctx)?.plan(code).await.map_err(gql)?;
         Ok(plan.map(Plan::new))
     }
 
@@ -177,12 +172,10 @@ impl BillingSubscription {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<SubscriptionTransactionConnection> {
-        let all = billing_loaders(ctx)?
-            .transactions
-            .load_one(self.key())
+        let all = loaders(ctx)?
+            .transactions_of(self.key())
             .await
-            .map_err(gql)?
-            .unwrap_or_default();
+            .map_err(gql)?;
         let customer_id: Arc<str> = Arc::from(self.0.customer_id.as_deref().unwrap_or_default());
         let total = all.len();
         let args = PageArgs {
@@ -193,7 +186,7 @@ impl BillingSubscription {
         };
         // The loader already holds every attempt of the subscription: page in memory.
         let window = paginate(&args, |count, page| {
-            let items: Vec<Transaction> =
+            let items: Vec<Arc<Transaction>> =
                 all.iter().skip(count * page).take(count).cloned().collect();
             async move { Ok::<_, GatewayError>((items, total)) }
         })
@@ -219,14 +212,14 @@ pub struct SubscriptionTransaction {
 }
 
 impl SubscriptionTransaction {
-    fn new(customer_id: Arc<str>, transaction: Transaction) -> Self {
+    fn new(customer_id: Arc<str>, transaction: Arc<Transaction>) -> Self {
         Self {
             customer_id,
-            transaction: Arc::new(transaction),
+            transaction,
         }
     }
 
-    pub fn of(customer_id: &str, transaction: Transaction) -> Self {
+    pub fn of(customer_id: &str, transaction: Arc<Transaction>) -> Self {
         Self::new(Arc::from(customer_id), transaction)
     }
 }
@@ -287,14 +280,11 @@ impl SubscriptionTransaction {
 }
 
 async fn find_card(ctx: &Context<'_>, customer_id: &str, card_id: &str) -> Result<Option<Card>> {
-    let customer = customer_loader(ctx)?.get(customer_id).await.map_err(gql)?;
-    Ok(customer.and_then(|customer| {
-        customer
-            .payment_method_list()
-            .into_iter()
-            .find(|method| method.key() == card_id)
-            .and_then(PaymentMethod::into_card)
-    }))
+    let customer = loaders(ctx)?.customer(customer_id).await.map_err(gql)?;
+    Ok(customer
+        .map(Customer::new)
+        .and_then(|customer| customer.payment_method(card_id))
+        .and_then(PaymentMethod::into_card))
 }
 
 /// A page of subscriptions matching `filters` (and any of `statuses`), newest first.
@@ -317,16 +307,11 @@ pub async fn subscription_page(
     )
     .await
     .map_err(gql)?;
-    let items: Vec<BillingSubscription> = window
-        .items
-        .into_iter()
-        .map(BillingSubscription::new)
-        .collect();
-    let loaders = billing_loaders(ctx)?;
-    loaders
-        .subscriptions
-        .feed_many(items.iter().map(|s| (s.key(), s.raw().clone())))
+    let items: Vec<Arc<Subscription>> = window.items.into_iter().map(Arc::new).collect();
+    loaders(ctx)?
+        .remember_subscriptions(items.iter().cloned())
         .await;
+    let items = items.into_iter().map(BillingSubscription::new).collect();
     Ok(connection(Window {
         items,
         start: window.start,
