@@ -6,6 +6,7 @@
 //! are always present.
 
 mod billing;
+pub mod codes;
 mod envelope;
 pub mod filter;
 pub mod money;

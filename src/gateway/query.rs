@@ -14,6 +14,7 @@ use crate::gateway::subscription_query::SubscriptionFilter;
 use crate::gateway::types::{
     BillingSubscription, BillingSubscriptionConnection, Customer, Node, Plan, subscription_page,
 };
+use crate::qualpay::codes::PlanStatus;
 use crate::qualpay::{CustomerVault, Filter, RecurringPlan};
 
 /// The query root: customers, and billing.
@@ -125,8 +126,7 @@ impl BillingQuery {
         let filters = if include_archived {
             Vec::new()
         } else {
-            // Qualpay marks an active plan `E`.
-            vec![Filter::eq("status", "E").map_err(gql)?]
+            vec![Filter::eq("status", PlanStatus::Active.code()).map_err(gql)?]
         };
         let args = PageArgs {
             first,

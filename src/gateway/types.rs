@@ -11,9 +11,10 @@ mod plan;
 mod subscription;
 
 pub use address::ShippingAddress;
+pub use codes::{BankAccountType, CardBrand};
 pub use customer::Customer;
 pub use node::Node;
-pub use payment::{BankAccount, BankAccountType, Card, CardBrand, PaymentMethod};
+pub use payment::{BankAccount, Card, PaymentMethod};
 pub use plan::Plan;
 pub use subscription::{
     BillingSubscription, BillingSubscriptionConnection, SubscriptionTransaction, subscription_page,

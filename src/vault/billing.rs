@@ -29,6 +29,7 @@ use self::jobs::{JobReport, Jobs};
 use self::money::cents;
 use self::schedule::{Frequency, Schedule, check_amount, prorated_amount};
 use self::subscription::{Cents, Length, Subscription, Terms, TransitionError};
+use crate::qualpay::codes::PlanStatus;
 use crate::qualpay::{
     AddSubscriptionRequest, ArchivePlanRequest, PlanRequest, SubscriptionActionRequest,
     UpdateSubscriptionRequest,
@@ -100,7 +101,7 @@ impl BillingService {
             plan_code: request.plan_code.clone().unwrap_or_default(),
             interval: 1,
             tran_currency: "840".into(),
-            status: "E".into(),
+            status: PlanStatus::Active.code().into(),
             db_timestamp: timestamp(now),
             mod_timestamp: timestamp(now),
             ..PlanRow::default()
@@ -160,7 +161,7 @@ impl BillingService {
         {
             return Err(VaultError::invalid("plan_name: is required"));
         }
-        plan.status = "A".into();
+        plan.status = PlanStatus::Archived.code().into();
         plan.mod_timestamp = timestamp(now);
         Ok(self.store.save_plan(&plan).await?)
     }
@@ -210,7 +211,7 @@ impl BillingService {
         let mut draft = match request.plan_code.as_deref() {
             Some(code) => {
                 let plan = self.store.plan(merchant_id, code).await?;
-                if plan.status == "A" {
+                if plan.status == PlanStatus::Archived.code() {
                     problems.push("plan_code: the plan is archived and takes no new subscriptions");
                 }
                 Draft::on_plan(&plan, &mut problems)

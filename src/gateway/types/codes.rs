@@ -1,10 +1,14 @@
-//! The billing enums, and the one place that maps them to and from Qualpay's codes.
+//! The GraphQL enums over Qualpay's code tables ([`crate::qualpay::codes`], where each code is
+//! defined), what the gateway answers when a code is missing or unknown, and the `Date` scalar.
 
 use async_graphql::{Enum, InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::NaiveDate;
 
+use crate::qualpay::codes;
+
 /// How often a plan bills (Qualpay `plan_frequency`).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::qualpay::codes::Frequency")]
 pub enum BillingFrequency {
     Weekly,
     BiWeekly,
@@ -16,34 +20,20 @@ pub enum BillingFrequency {
 }
 
 impl BillingFrequency {
-    pub fn from_code(code: i32) -> Option<Self> {
-        Some(match code {
-            0 => Self::Weekly,
-            1 => Self::BiWeekly,
-            3 => Self::Monthly,
-            4 => Self::Quarterly,
-            5 => Self::BiAnnually,
-            6 => Self::Annually,
-            7 => Self::Daily,
-            _ => return None,
-        })
+    /// From `plan_frequency`; monthly, Qualpay's default, when it is missing or unknown.
+    pub fn from_wire(code: Option<i32>) -> Self {
+        code.and_then(codes::Frequency::from_code)
+            .map_or(Self::Monthly, Self::from)
     }
 
     pub fn code(self) -> i32 {
-        match self {
-            Self::Weekly => 0,
-            Self::BiWeekly => 1,
-            Self::Monthly => 3,
-            Self::Quarterly => 4,
-            Self::BiAnnually => 5,
-            Self::Annually => 6,
-            Self::Daily => 7,
-        }
+        codes::Frequency::from(self).code()
     }
 }
 
 /// A plan's status (Qualpay `E`, `A`, `D`).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::qualpay::codes::PlanStatus")]
 pub enum PlanStatus {
     Active,
     /// Takes no new subscriptions; existing ones go on.
@@ -52,17 +42,16 @@ pub enum PlanStatus {
 }
 
 impl PlanStatus {
-    pub fn from_code(code: &str) -> Self {
-        match code {
-            "A" => Self::Archived,
-            "D" => Self::Deleted,
-            _ => Self::Active,
-        }
+    /// From `status`; active when it is missing or unknown.
+    pub fn from_wire(code: Option<&str>) -> Self {
+        code.and_then(codes::PlanStatus::from_code)
+            .map_or(Self::Active, Self::from)
     }
 }
 
 /// A subscription's status (Qualpay `A`, `P`, `C`, `S`, `D`).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::qualpay::codes::SubscriptionStatus")]
 pub enum SubscriptionStatus {
     Active,
     Paused,
@@ -74,24 +63,73 @@ pub enum SubscriptionStatus {
 }
 
 impl SubscriptionStatus {
-    pub fn from_code(code: &str) -> Self {
-        match code {
-            "P" => Self::Paused,
-            "C" => Self::Cancelled,
-            "S" => Self::Suspended,
-            "D" => Self::Complete,
-            _ => Self::Active,
-        }
+    /// From `status`; active when it is missing or unknown.
+    pub fn from_wire(code: Option<&str>) -> Self {
+        code.and_then(codes::SubscriptionStatus::from_code)
+            .map_or(Self::Active, Self::from)
     }
 
     pub fn code(self) -> &'static str {
-        match self {
-            Self::Active => "A",
-            Self::Paused => "P",
-            Self::Cancelled => "C",
-            Self::Suspended => "S",
-            Self::Complete => "D",
+        codes::SubscriptionStatus::from(self).code()
+    }
+}
+
+/// The card network, from the vault's `card_type`.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CardBrand {
+    Visa,
+    Mastercard,
+    Amex,
+    /// Discover, and Diners Club cards, which run on the Discover network.
+    Discover,
+    Jcb,
+    Paypal,
+    ApplePay,
+    /// A `card_type` this gateway does not know.
+    Unknown,
+}
+
+impl CardBrand {
+    /// From `card_type`; `Unknown` when it is missing or not in the table.
+    pub fn from_wire(code: Option<&str>) -> Self {
+        code.and_then(codes::CardType::from_code)
+            .map_or(Self::Unknown, Self::from)
+    }
+}
+
+impl From<codes::CardType> for CardBrand {
+    fn from(card_type: codes::CardType) -> Self {
+        match card_type {
+            codes::CardType::Visa => Self::Visa,
+            codes::CardType::Mastercard => Self::Mastercard,
+            codes::CardType::Amex => Self::Amex,
+            codes::CardType::Discover => Self::Discover,
+            codes::CardType::Jcb => Self::Jcb,
+            codes::CardType::Paypal => Self::Paypal,
+            codes::CardType::ApplePay => Self::ApplePay,
         }
+    }
+}
+
+/// The kind of an ACH account, from the vault's `type_id`.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::qualpay::codes::AchAccountType")]
+pub enum BankAccountType {
+    PersonalChecking,
+    PersonalSavings,
+    BusinessChecking,
+    BusinessSavings,
+}
+
+impl BankAccountType {
+    /// From `type_id`; personal checking, Qualpay's default, when it is missing or unknown.
+    pub fn from_wire(code: Option<&str>) -> Self {
+        code.and_then(codes::AchAccountType::from_code)
+            .map_or(Self::PersonalChecking, Self::from)
+    }
+
+    pub fn code(self) -> &'static str {
+        codes::AchAccountType::from(self).code()
     }
 }
 

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, Interface, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Interface, Object, Result, SimpleObject};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 
+use super::codes::{BankAccountType, CardBrand};
 use super::{Customer, linked_customer};
 use crate::gateway::context::request_time;
 use crate::gateway::ids;
@@ -159,37 +160,6 @@ pub struct BillingAddress {
     pub country_code: Option<String>,
 }
 
-/// The card network, from the vault's `card_type`.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum CardBrand {
-    Visa,
-    Mastercard,
-    Amex,
-    /// Discover, and Diners Club cards, which run on the Discover network.
-    Discover,
-    Jcb,
-    Paypal,
-    ApplePay,
-    /// A `card_type` this gateway does not know.
-    Unknown,
-}
-
-impl CardBrand {
-    /// The one mapping from Qualpay's `card_type` codes.
-    pub fn from_code(code: Option<&str>) -> Self {
-        match code {
-            Some("VS") => Self::Visa,
-            Some("MC") => Self::Mastercard,
-            Some("AM") => Self::Amex,
-            Some("DS") => Self::Discover,
-            Some("JC") => Self::Jcb,
-            Some("PP") => Self::Paypal,
-            Some("AP") => Self::ApplePay,
-            _ => Self::Unknown,
-        }
-    }
-}
-
 /// A stored card.
 #[derive(Clone)]
 pub struct Card(Record);
@@ -217,7 +187,7 @@ impl Card {
     }
 
     pub async fn brand(&self) -> CardBrand {
-        CardBrand::from_code(self.0.card().card_type.as_deref())
+        CardBrand::from_wire(self.0.card().card_type.as_deref())
     }
 
     /// Expiry month, 1–12.
@@ -303,36 +273,6 @@ impl Card {
     }
 }
 
-/// The kind of an ACH account, from the vault's `type_id`.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum BankAccountType {
-    PersonalChecking,
-    PersonalSavings,
-    BusinessChecking,
-    BusinessSavings,
-}
-
-impl BankAccountType {
-    /// The one mapping between Qualpay's `type_id` codes and this enum.
-    pub fn from_code(code: Option<&str>) -> Self {
-        match code {
-            Some("S") => Self::PersonalSavings,
-            Some("K") => Self::BusinessChecking,
-            Some("V") => Self::BusinessSavings,
-            _ => Self::PersonalChecking,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::PersonalChecking => "C",
-            Self::PersonalSavings => "S",
-            Self::BusinessChecking => "K",
-            Self::BusinessSavings => "V",
-        }
-    }
-}
-
 /// A stored ACH bank account.
 #[derive(Clone)]
 pub struct BankAccount(Record);
@@ -360,7 +300,7 @@ impl BankAccount {
     }
 
     pub async fn account_type(&self) -> BankAccountType {
-        BankAccountType::from_code(self.0.card().type_id.as_deref())
+        BankAccountType::from_wire(self.0.card().type_id.as_deref())
     }
 
     /// ABA routing number (public, not masked).

@@ -58,10 +58,7 @@ impl Plan {
     }
 
     pub async fn frequency(&self) -> BillingFrequency {
-        self.0
-            .plan_frequency
-            .and_then(BillingFrequency::from_code)
-            .unwrap_or(BillingFrequency::Monthly)
+        BillingFrequency::from_wire(self.0.plan_frequency)
     }
 
     /// Bills every `interval` weeks or months (weekly and monthly plans).
@@ -100,7 +97,7 @@ impl Plan {
     }
 
     pub async fn status(&self) -> PlanStatus {
-        PlanStatus::from_code(self.0.status.as_deref().unwrap_or("E"))
+        PlanStatus::from_wire(self.0.status.as_deref())
     }
 
     /// Whether billing falls on a given day (`dayOfWeek`, `dayOfMonth`, `month`).

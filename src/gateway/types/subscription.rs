@@ -52,7 +52,7 @@ impl BillingSubscription {
     }
 
     pub fn status_code(&self) -> SubscriptionStatus {
-        SubscriptionStatus::from_code(self.0.status.as_deref().unwrap_or("A"))
+        SubscriptionStatus::from_wire(self.0.status.as_deref())
     }
 }
 
@@ -99,10 +99,7 @@ impl BillingSubscription {
     }
 
     pub async fn frequency(&self) -> BillingFrequency {
-        self.0
-            .plan_frequency
-            .and_then(BillingFrequency::from_code)
-            .unwrap_or(BillingFrequency::Monthly)
+        BillingFrequency::from_wire(self.0.plan_frequency)
     }
 
     pub async fn interval(&self) -> i32 {

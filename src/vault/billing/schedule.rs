@@ -11,53 +11,8 @@ use std::fmt;
 use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-/// Qualpay `plan_frequency` codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Frequency {
-    /// Code 0: every `interval` weeks.
-    Weekly,
-    /// Code 1: every 14 days. `interval` does not apply.
-    BiWeekly,
-    /// Code 3: every `interval` months.
-    Monthly,
-    /// Code 4: every 3 months. `interval` does not apply.
-    Quarterly,
-    /// Code 5: every 6 months. `interval` does not apply.
-    BiAnnually,
-    /// Code 6: every 12 months. `interval` does not apply.
-    Annually,
-    /// Code 7: every day. `interval` does not apply.
-    Daily,
-}
-
-impl Frequency {
-    /// The Qualpay `plan_frequency` code.
-    pub fn code(self) -> i32 {
-        match self {
-            Self::Weekly => 0,
-            Self::BiWeekly => 1,
-            Self::Monthly => 3,
-            Self::Quarterly => 4,
-            Self::BiAnnually => 5,
-            Self::Annually => 6,
-            Self::Daily => 7,
-        }
-    }
-
-    /// The frequency for a Qualpay `plan_frequency` code. `None` for unknown codes, including 2, which Qualpay does not use.
-    pub fn from_code(code: i32) -> Option<Self> {
-        match code {
-            0 => Some(Self::Weekly),
-            1 => Some(Self::BiWeekly),
-            3 => Some(Self::Monthly),
-            4 => Some(Self::Quarterly),
-            5 => Some(Self::BiAnnually),
-            6 => Some(Self::Annually),
-            7 => Some(Self::Daily),
-            _ => None,
-        }
-    }
-}
+/// How often a plan bills: Qualpay's `plan_frequency` table.
+pub use crate::qualpay::codes::Frequency;
 
 /// The lower-case name used in error messages, e.g. "bi-weekly".
 impl fmt::Display for Frequency {

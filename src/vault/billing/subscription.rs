@@ -178,38 +178,8 @@ pub enum State {
     Complete,
 }
 
-/// Qualpay's subscription status codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    Paused,
-    Suspended,
-    Cancelled,
-    Complete,
-}
-
-impl Status {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Active => "A",
-            Self::Paused => "P",
-            Self::Suspended => "S",
-            Self::Cancelled => "C",
-            Self::Complete => "D",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "A" => Some(Self::Active),
-            "P" => Some(Self::Paused),
-            "S" => Some(Self::Suspended),
-            "C" => Some(Self::Cancelled),
-            "D" => Some(Self::Complete),
-            _ => None,
-        }
-    }
-}
+/// Qualpay's subscription status table.
+pub use crate::qualpay::codes::SubscriptionStatus as Status;
 
 /// A subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]

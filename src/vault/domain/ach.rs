@@ -19,39 +19,13 @@ pub enum AchError {
     AccountType,
 }
 
-/// The kind of bank account, as Qualpay's `type_id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountType {
-    /// Personal checking (`C`).
-    PersonalChecking,
-    /// Personal savings (`S`).
-    PersonalSavings,
-    /// Business checking (`K`).
-    BusinessChecking,
-    /// Business savings (`V`).
-    BusinessSavings,
-}
+/// The kind of bank account: Qualpay's `type_id` table.
+pub use crate::qualpay::codes::AchAccountType as AccountType;
 
 impl AccountType {
-    /// Qualpay's `type_id` code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::PersonalChecking => "C",
-            Self::PersonalSavings => "S",
-            Self::BusinessChecking => "K",
-            Self::BusinessSavings => "V",
-        }
-    }
-
     /// The account type for a `type_id` code; codes are case-sensitive, as Qualpay's are.
     pub fn parse(code: &str) -> Result<Self, AchError> {
-        match code {
-            "C" => Ok(Self::PersonalChecking),
-            "S" => Ok(Self::PersonalSavings),
-            "K" => Ok(Self::BusinessChecking),
-            "V" => Ok(Self::BusinessSavings),
-            _ => Err(AchError::AccountType),
-        }
+        Self::from_code(code).ok_or(AchError::AccountType)
     }
 }
 

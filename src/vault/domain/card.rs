@@ -4,45 +4,11 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
 
-/// A card network the vault accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CardBrand {
-    /// Visa.
-    Visa,
-    /// Mastercard, including the 2-series range.
-    Mastercard,
-    /// American Express.
-    Amex,
-    /// Discover, and Diners Club, which settles over the Discover network.
-    Discover,
-    /// JCB.
-    Jcb,
-}
+/// A card network: Qualpay's `card_type` table. The vault accepts Visa, Mastercard, Amex,
+/// Discover and JCB numbers (see [`brand_of`]).
+pub use crate::qualpay::codes::CardType as CardBrand;
 
 impl CardBrand {
-    /// Qualpay's `card_type` code for the brand.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Visa => "VS",
-            Self::Mastercard => "MC",
-            Self::Amex => "AM",
-            Self::Discover => "DS",
-            Self::Jcb => "JC",
-        }
-    }
-
-    /// The brand for a Qualpay `card_type` code, if it is one we support.
-    pub fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "VS" => Some(Self::Visa),
-            "MC" => Some(Self::Mastercard),
-            "AM" => Some(Self::Amex),
-            "DS" => Some(Self::Discover),
-            "JC" => Some(Self::Jcb),
-            _ => None,
-        }
-    }
-
     /// How many digits this brand's CVV has.
     pub fn cvv_len(self) -> usize {
         if self == Self::Amex { 4 } else { 3 }
