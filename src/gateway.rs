@@ -81,8 +81,7 @@ pub fn schema() -> VaultSchema {
         "A point in time, as an RFC 3339 string in UTC, such as `\"2027-01-31T12:00:00Z\"`.",
     )
     .limit_depth(MAX_DEPTH)
-    .extension(cost::CostLimit)
-    .extension(nulls::NullOnError)
+    .limit_complexity(cost::MAX_COST)
     .finish()
 }
 
@@ -210,6 +209,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         .merge(
             http::router(
                 schema,
+                nulls::FieldTypes::of_sdl(&sdl()),
                 admit,
                 graphiql_page(graphiql, development_key.as_deref()),
                 max_response_bytes,

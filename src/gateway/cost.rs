@@ -2,14 +2,11 @@
 //! field costs its selection once per item it may return: the page size for connections
 //! (`first` or `last`, 10 when neither is given) and [`EMBEDDED_LIST`] for lists that come whole
 //! with their parent (a customer's cards, addresses, subscriptions). async-graphql adds the costs
-//! up while it validates, walking each fragment once per spread and each alias as its own field;
-//! [`CostLimit`] refuses a document over [`MAX_COST`] before any resolver runs, so before any
-//! upstream call.
+//! up while it validates, walking each fragment once per spread and each alias as its own field,
+//! and refuses a document over [`MAX_COST`] (the schema's `limit_complexity`) before any
+//! resolver runs, so before any upstream call; [`explain`] words that refusal.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::{ServerError, ValidationResult};
+use async_graphql::ServerError;
 
 use super::error::coded;
 
@@ -43,37 +40,18 @@ fn per_item(items: usize, child_complexity: usize) -> usize {
         .min(FIELD_CAP)
 }
 
-/// Refuses a query that costs more than [`MAX_COST`], with `extensions.code`
-/// `QUERY_TOO_COMPLEX` and both figures in the message.
-pub struct CostLimit;
-
-impl ExtensionFactory for CostLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(CostLimitExtension)
-    }
-}
-
-struct CostLimitExtension;
-
-#[async_trait::async_trait]
-impl Extension for CostLimitExtension {
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
-        if result.complexity > MAX_COST {
-            return Err(vec![coded(
-                "QUERY_TOO_COMPLEX",
-                format!(
-                    "query costs {}, over the limit of {MAX_COST}: ask for smaller pages \
-                     (first/last) or fewer fields",
-                    result.complexity
-                ),
-            )]);
-        }
-        Ok(result)
+/// async-graphql's own refusal of a query over [`MAX_COST`] (the schema's `limit_complexity`),
+/// as this gateway words it: `extensions.code` `QUERY_TOO_COMPLEX`, the limit and what to do.
+/// Other errors are left as they are.
+pub fn explain(error: &mut ServerError) {
+    if error.message == "Query is too complex." {
+        *error = coded(
+            "QUERY_TOO_COMPLEX",
+            format!(
+                "query costs over the limit of {MAX_COST}: ask for smaller pages (first/last) \
+                 or fewer fields"
+            ),
+        );
     }
 }
 

@@ -16,8 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
+use super::cost;
 use super::error::coded;
 use super::graphiql;
+use super::nulls::FieldTypes;
 use crate::redact::{CARD_LIKE_DIGITS, redact_digits};
 
 /// Most operations one batched POST may carry.
@@ -60,6 +62,8 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 struct Shared<E> {
     executor: E,
+    /// Puts back the nulls of failed fields.
+    field_types: FieldTypes,
     admit: Admit,
     persisted: PersistedQueries,
     graphiql: Graphiql,
@@ -82,12 +86,14 @@ pub enum Graphiql {
 /// `GET`/`POST /graphql`, plus GraphiQL (its page on `GET /graphql` from browsers, its files under `/graphiql/`).
 pub fn router<E: Executor>(
     executor: E,
+    field_types: FieldTypes,
     admit: Admit,
     graphiql: Graphiql,
     max_response_bytes: usize,
 ) -> Router {
     let shared = Arc::new(Shared {
         executor,
+        field_types,
         admit,
         persisted: PersistedQueries::default(),
         graphiql,
@@ -225,15 +231,21 @@ async fn run_json<E: Executor>(
         return Err(Rejection::MutationOverGet);
     }
     let batches = IdleBatches::default();
-    let request = prepare(params.into_request(query, document)?, &batches);
-    let response = batches.drive(shared.executor.execute(request)).await;
+    let operation_name = params.operation_name.clone();
+    let request = prepare(params.into_request(query.clone(), document)?, &batches);
+    let mut response = batches.drive(shared.executor.execute(request)).await;
     if response.errors.iter().any(is_unauthenticated) {
         // The upstream refused the caller's key: a 401, not a 200 with field errors.
         return Err(Rejection::Unauthenticated(response.errors));
     }
     if is_request_error(&response) {
-        return Err(Rejection::Request(response.errors));
+        let mut errors = response.errors;
+        errors.iter_mut().for_each(cost::explain);
+        return Err(Rejection::Request(errors));
     }
+    shared
+        .field_types
+        .complete(&mut response, &query, operation_name.as_deref());
     // Serialized once, here: its length is what the limit is checked on.
     let body = response_text(&response);
     let size = body.len();

@@ -56,7 +56,7 @@ async fn the_amplification_query_is_refused_before_any_upstream_call() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_page_costs_its_selection_once_per_item_and_the_message_says_cost_and_limit() {
+async fn a_page_costs_its_selection_once_per_item_and_the_message_says_the_limit() {
     let app = GatewayApp::spawn().await;
     // 1 + 100 × (edges 1 + node 1 + customerId 1 + cards (1 + 10 × (1 + …))) stays under the
     // limit; five such pages, and pages of 100 inside pages of 100, do not.
@@ -75,7 +75,7 @@ async fn a_page_costs_its_selection_once_per_item_and_the_message_says_cost_and_
     );
     let message = error["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("query costs ") && message.contains("over the limit of 50000"),
+        message.contains("query costs over the limit of 50000"),
         "{message}"
     );
     let without_first = "{ customers { edges { node { customerId subscriptions { \
