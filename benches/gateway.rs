@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use axum::extract::{RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -271,6 +271,7 @@ impl Fake {
         };
         axum::Router::new()
             .route("/platform/vault/customer", get(listing(Listing::Customers)))
+            .route("/platform/vault/customer/{id}", get(one_customer))
             .route(
                 "/platform/subscription",
                 get(listing(Listing::Subscriptions)),
@@ -344,6 +345,18 @@ async fn browse_listing(
     let page: Vec<&str> = page.map(|(_, item)| item.as_str()).collect();
     body.push_str(&page.join(","));
     body.push_str("]}");
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `GET /vault/customer/{id}`: one customer, as Qualpay answers it.
+async fn one_customer(State(fake): State<Arc<Fake>>, Path(id): Path<String>) -> Response {
+    let Some(&n) = fake.index.get(&id) else {
+        return refused(StatusCode::NOT_FOUND, format!("no customer {id}"));
+    };
+    let body = format!(
+        r#"{{"code":0,"message":"Success","data":{}}}"#,
+        fake.customers[n].1
+    );
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -553,12 +566,12 @@ impl Ctx {
                 })
             }
             Query::CustomerDirect => {
-                let filter = format!("customer_id,IN,{id}");
-                let params = browse_params(None, &filter);
-                let customers: ListResponse<CustomerVault> =
-                    self.rest("/vault/customer", &params).await?;
-                expect(customers.data.len() == 1, || format!("no customer {id}"))?;
-                self.subscriptions_and_plans(&filter).await
+                let customer: ApiResponse<CustomerVault> =
+                    self.rest(&format!("/vault/customer/{id}"), &[]).await?;
+                let found = customer.data.is_some_and(|c| c.customer_id == *id);
+                expect(found, || format!("no customer {id}"))?;
+                self.subscriptions_and_plans(&format!("customer_id,IN,{id}"))
+                    .await
             }
             Query::Page => {
                 let after = start.checked_sub(1).map(encode_cursor);

@@ -411,9 +411,9 @@ async fn a_failing_field_nulls_only_itself() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_nullable_field_is_null_in_data_beside_its_siblings() {
-    // Browsing works; looking customers up by id (a browse with IN) fails.
+    // Browsing works; looking customers up by id (a GET, or a browse with IN) fails.
     let url = fake_upstream(|_, uri| {
-        if uri.query().unwrap_or_default().contains("filter=") {
+        if uri.query().unwrap_or_default().contains("filter=") || uri.path().ends_with("/B") {
             (500, json!({ "code": 99, "message": "Internal error" }))
         } else {
             (200, json!({ "code": 0, "message": "Success", "totalRecords": 0, "totalPages": 0, "data": [] }))
