@@ -13,6 +13,6 @@ pub mod money;
 mod vault;
 
 pub use billing::*;
-pub use envelope::{ApiResponse, ListResponse, SUCCESS_MESSAGE};
+pub use envelope::{ApiResponse, Envelope, ListResponse, SUCCESS_MESSAGE};
 pub use filter::{Filter, FilterError};
 pub use vault::*;

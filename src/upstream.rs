@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::metrics::Metrics;
 use crate::qualpay::{
     AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, AddSubscriptionRequest,
-    ApiResponse, ArchivePlanRequest, CardIdRequest, CustomerVault, Filter, ListResponse,
+    ApiResponse, ArchivePlanRequest, CardIdRequest, CustomerVault, Envelope, Filter, ListResponse,
     PlanRequest, RecurringPlan, ShippingIdRequest, Subscription, SubscriptionActionRequest,
     Transaction, UpdateBillingCardRequest, UpdateCustomerRequest, UpdateShippingAddressRequest,
     UpdateSubscriptionRequest,
@@ -651,7 +651,7 @@ impl Upstream {
     }
 
     /// Sends one request and reads Qualpay's envelope. `route` is the path template, for metrics.
-    async fn send<B: Serialize, T: DeserializeOwned>(
+    async fn send<B: Serialize, T: DeserializeOwned + Envelope>(
         &self,
         method: Method,
         route: &'static str,
@@ -709,7 +709,16 @@ impl Upstream {
             self.last_write.store(epoch, Ordering::SeqCst);
             body
         };
-        serde_json::from_slice(&body?).map_err(|e| UpstreamError::Decode(e.to_string()))
+        let answer: T =
+            serde_json::from_slice(&body?).map_err(|e| UpstreamError::Decode(e.to_string()))?;
+        if answer.code() != 0 {
+            return Err(UpstreamError::Status {
+                status: 200,
+                code: Some(answer.code()),
+                message: answer.message().to_owned(),
+            });
+        }
+        Ok(answer)
     }
 
     /// Which call a read is: the credential sent upstream, the scope and the whole URL.
@@ -736,6 +745,8 @@ pub fn basic_authorization(api_key: &str) -> Option<HeaderValue> {
 
 /// Reads a response: an error envelope (non-zero `code` or non-2xx status) becomes
 /// [`UpstreamError::Status`]; anything else is the body, to decode.
+/// The body of a 2xx answer, read once by whoever decodes it (with its envelope's `code`); any
+/// other status is an error with the envelope's `code` and `message` when it has them.
 async fn read_body(response: reqwest::Response) -> Result<bytes::Bytes, UpstreamError> {
     #[derive(serde::Deserialize)]
     struct Head {
@@ -747,9 +758,9 @@ async fn read_body(response: reqwest::Response) -> Result<bytes::Bytes, Upstream
         .bytes()
         .await
         .map_err(UpstreamError::from_reqwest)?;
-    let head: Option<Head> = serde_json::from_slice(&bytes).ok();
-    let code = head.as_ref().and_then(|h| h.code);
-    if !status.is_success() || code.is_some_and(|c| c != 0) {
+    if !status.is_success() {
+        let head: Option<Head> = serde_json::from_slice(&bytes).ok();
+        let code = head.as_ref().and_then(|h| h.code);
         return Err(UpstreamError::Status {
             status: status.as_u16(),
             code,

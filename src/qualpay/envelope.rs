@@ -36,6 +36,32 @@ pub struct ListResponse<T> {
     pub data: Vec<T>,
 }
 
+/// What every envelope says besides its data: `code` (0 is success) and `message`.
+pub trait Envelope {
+    fn code(&self) -> i32;
+    fn message(&self) -> &str;
+}
+
+impl<T> Envelope for ApiResponse<T> {
+    fn code(&self) -> i32 {
+        self.code
+    }
+
+    fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl<T> Envelope for ListResponse<T> {
+    fn code(&self) -> i32 {
+        self.code
+    }
+
+    fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 fn none<T>() -> Option<T> {
     None
 }

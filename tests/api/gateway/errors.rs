@@ -503,3 +503,21 @@ async fn without_in_one_customer_failing_to_load_does_not_fail_the_others() {
         "{body:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_envelope_with_http_200_is_an_upstream_error_with_its_code() {
+    // Some answers say success in HTTP and failure in the envelope: the envelope wins.
+    let url = fake_upstream(|_, _| {
+        (
+            200,
+            json!({ "code": 99, "message": "Internal error", "data": null }),
+        )
+    })
+    .await;
+    let app = GatewayApp::in_front_of_url(&url, "key").await;
+    let body = app
+        .graphql(r#"{ customer(customerId: "B") { customerId } }"#, json!({}))
+        .await;
+    assert_upstream_error(&body, "customer", "UPSTREAM_ERROR", Some((99, 200)));
+    assert_eq!(body["data"], json!({ "customer": null }), "{body:#}");
+}
