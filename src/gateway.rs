@@ -6,8 +6,9 @@
 //! - [`context`] is what each request brings its resolvers: its time, upstream client and
 //!   [`loaders`], which batch upstream calls; [`paging`] maps Relay connections onto browse
 //!   pages;
-//! - [`http`] serves GraphQL over HTTP (and GraphiQL, from `graphiql`); [`error`] maps failures
-//!   to `extensions.code`.
+//! - [`http`] serves GraphQL over HTTP (and GraphiQL, from `graphiql`; persisted queries from
+//!   [`apq`]); [`error`] maps failures to `extensions.code`, [`nulls`] puts failed fields' nulls
+//!   where the spec wants them; [`idle`] says when the loaders fetch.
 //! - [`credentials`] says who a request acts for ([`session`] makes and checks customer session
 //!   tokens), [`access`] what it may use; [`cost`] prices a query before it runs; [`guard`]
 //!   limits requests in progress and failed authentications per address.

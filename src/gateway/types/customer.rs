@@ -27,11 +27,6 @@ impl Customer {
         &self.0.customer_id
     }
 
-    /// The customer as the vault answered it.
-    pub fn raw(&self) -> &Arc<CustomerVault> {
-        &self.0
-    }
-
     /// Cards and bank accounts, in the vault's order.
     pub fn payment_method_list(&self) -> Vec<PaymentMethod> {
         (0..self.0.billing_cards.len())

@@ -24,10 +24,6 @@ impl Plan {
     pub fn code(&self) -> &str {
         self.0.plan_code.as_deref().unwrap_or_default()
     }
-
-    pub fn raw(&self) -> &Arc<RecurringPlan> {
-        &self.0
-    }
 }
 
 /// A recurring billing plan. Subscriptions copy its values when they start; changing the plan
