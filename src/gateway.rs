@@ -7,8 +7,9 @@
 //!   [`loaders`], which batch upstream calls; [`paging`] maps Relay connections onto browse
 //!   pages;
 //! - [`http`] serves GraphQL over HTTP (and GraphiQL, from `graphiql`; persisted queries from
-//!   [`apq`]); [`error`] maps failures to `extensions.code`, [`nulls`] puts failed fields' nulls
-//!   where the spec wants them; [`idle`] says when the loaders fetch.
+//!   [`apq`], parsed documents kept by [`documents`]); [`error`] maps failures to
+//!   `extensions.code`, [`nulls`] puts failed fields' nulls where the spec wants them; [`idle`]
+//!   says when the loaders fetch.
 //! - [`credentials`] says who a request acts for ([`session`] makes and checks customer session
 //!   tokens), [`access`] what it may use; [`cost`] prices a query before it runs; [`guard`]
 //!   limits requests in progress and failed authentications per address.
@@ -19,6 +20,7 @@ pub mod context;
 pub mod cost;
 pub mod credentials;
 pub mod customer_query;
+pub mod documents;
 pub mod error;
 pub mod graphiql;
 pub mod guard;

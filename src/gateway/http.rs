@@ -1,6 +1,7 @@
 //! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, admission by credentials before anything is parsed, media-type negotiation, batching, request limits and error scrubbing.
 
 use crate::gateway::apq::{self, ApqError, Persisted, PersistedQueries};
+use crate::gateway::documents::ParsedDocuments;
 use crate::gateway::idle::IdleBatches;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -66,6 +67,7 @@ struct Shared<E> {
     field_types: FieldTypes,
     admit: Admit,
     persisted: PersistedQueries,
+    documents: ParsedDocuments,
     graphiql: Graphiql,
     max_response_bytes: usize,
 }
@@ -96,6 +98,7 @@ pub fn router<E: Executor>(
         field_types,
         admit,
         persisted: PersistedQueries::default(),
+        documents: ParsedDocuments::default(),
         graphiql,
         max_response_bytes,
     });
@@ -223,7 +226,9 @@ async fn run_json<E: Executor>(
         (None, Some(persisted)) => (shared.persisted.get(persisted)?.to_string(), false),
         (None, None) => return Err(Rejection::malformed("the `query` parameter is missing")),
     };
-    let document = checked_document(&query)?;
+    let document = shared
+        .documents
+        .get_or_parse(caller, &query, checked_document)?;
     if let (Some(persisted), true) = (&persisted, sent) {
         shared.persisted.put(persisted, &query);
     }
