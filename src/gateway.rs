@@ -7,15 +7,16 @@
 //!   [`loaders`], which batch upstream calls; [`paging`] maps Relay connections onto browse
 //!   pages;
 //! - [`http`] serves GraphQL over HTTP (and GraphiQL, from `graphiql`; persisted queries from
-//!   [`apq`], parsed documents kept by [`documents`]); [`error`] maps failures to
-//!   `extensions.code`, [`nulls`] puts failed fields' nulls where the spec wants them; [`idle`]
-//!   says when the loaders fetch.
+//!   [`apq`] and parsed documents from [`documents`], both kept in a [`caller_cache`]);
+//!   [`error`] maps failures to `extensions.code`, [`nulls`] puts failed fields' nulls where the
+//!   spec wants them; [`idle`] says when the loaders fetch.
 //! - [`credentials`] says who a request acts for ([`session`] makes and checks customer session
 //!   tokens), [`access`] what it may use; [`cost`] prices a query before it runs; [`guard`]
 //!   limits requests in progress and failed authentications per address.
 
 pub mod access;
 pub mod apq;
+pub mod caller_cache;
 pub mod context;
 pub mod cost;
 pub mod credentials;
@@ -161,6 +162,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         session_keys,
     } = settings;
     let schema = schema();
+    let field_types = nulls::FieldTypes::of_sdl(&schema.sdl());
     // Each request acts for its caller: a secret key with its own upstream client, a customer
     // session with the gateway's service client confined to its customer. The client and the
     // loaders are made for that request alone (a cache shared across requests would leak data
@@ -212,7 +214,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         .merge(
             http::router(
                 schema,
-                nulls::FieldTypes::of_sdl(&sdl()),
+                field_types,
                 admit,
                 graphiql_page(graphiql, development_key.as_deref()),
                 max_response_bytes,

@@ -2,43 +2,28 @@
 //! SHA-256 of a query it sent before (`extensions.persistedQuery.sha256Hash`), and sends the
 //! full text only when the gateway answers `PersistedQueryNotFound`.
 //!
-//! Each credential has its own queries: an entry is found by the hash of the caller's
-//! `Authorization` header together with the query's hash, so one merchant cannot learn whether
-//! another has run a given document (which may name a customer). The cache is bounded in entries
-//! and in bytes, and forgets the oldest first; a forgotten query costs the client one retry.
+//! Each credential has its own queries, the cache is bounded and never keeps a card number
+//! ([`crate::gateway::caller_cache`]); a forgotten query costs the client one retry.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
-use crate::redact::{CARD_LIKE_DIGITS, redact_digits};
+use crate::gateway::caller_cache::{CallerCache, Digest32, Key, query_hash};
 
 /// Most queries kept.
 pub const MAX_ENTRIES: usize = 10_000;
 /// Most bytes of query text kept (each query is at most the request limit of 64 KiB).
 pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 
-type Digest32 = [u8; 32];
+/// The persisted queries of every caller (see [`crate::gateway::caller_cache`] for how they
+/// are kept apart, bounded, and never hold a card number).
+pub struct PersistedQueries(CallerCache<Arc<str>>);
 
-/// Whose query, and which: the caller's credential hashed, and the query's SHA-256.
-type Key = (Digest32, Digest32);
-
-/// The persisted queries of every caller.
-#[derive(Default)]
-pub struct PersistedQueries {
-    inner: Mutex<Cache>,
-}
-
-#[derive(Default)]
-struct Cache {
-    queries: HashMap<Key, Arc<str>>,
-    /// Insertion order, oldest first.
-    order: VecDeque<Key>,
-    bytes: usize,
+impl Default for PersistedQueries {
+    fn default() -> Self {
+        Self(CallerCache::new(MAX_ENTRIES, MAX_BYTES))
+    }
 }
 
 /// What a request's `persistedQuery` extension asks for.
@@ -55,15 +40,6 @@ pub enum ApqError {
     NotFound,
     /// The query sent does not have the hash sent with it.
     HashMismatch,
-}
-
-/// The caller's side of the key: the `Authorization` header as sent, hashed.
-pub fn caller(headers: &HeaderMap) -> Digest32 {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|value| value.as_bytes())
-        .unwrap_or_default();
-    Sha256::digest(authorization).into()
 }
 
 impl Persisted {
@@ -96,8 +72,7 @@ impl Persisted {
 
     /// Checks a query sent with its hash.
     pub fn check(&self, query: &str) -> Result<(), ApqError> {
-        let actual: Digest32 = Sha256::digest(query.as_bytes()).into();
-        if actual == self.key.1 {
+        if query_hash(query) == self.key.1 {
             Ok(())
         } else {
             Err(ApqError::HashMismatch)
@@ -108,45 +83,18 @@ impl Persisted {
 impl PersistedQueries {
     /// The query persisted under `persisted`, for its caller.
     pub fn get(&self, persisted: &Persisted) -> Result<Arc<str>, ApqError> {
-        self.lock()
-            .queries
-            .get(&persisted.key)
-            .cloned()
-            .ok_or(ApqError::NotFound)
+        self.0.get(&persisted.key).ok_or(ApqError::NotFound)
     }
 
-    /// Keeps a query that was checked against its hash (and parsed), forgetting the oldest
-    /// ones while the cache is over its bounds. A document with a card-like run of digits (a
-    /// number written into the query rather than passed as a variable) is never kept: a card
-    /// number may outlive its request only as ciphertext in the vault.
+    /// Keeps a query that was checked against its hash (and parsed).
     pub fn put(&self, persisted: &Persisted, query: &str) {
-        if matches!(redact_digits(query, CARD_LIKE_DIGITS), Cow::Owned(_)) {
-            return;
-        }
-        let mut cache = self.lock();
-        if cache.queries.contains_key(&persisted.key) || query.len() > MAX_BYTES {
-            return;
-        }
-        cache.queries.insert(persisted.key, Arc::from(query));
-        cache.order.push_back(persisted.key);
-        cache.bytes += query.len();
-        while cache.queries.len() > MAX_ENTRIES || cache.bytes > MAX_BYTES {
-            let Some(oldest) = cache.order.pop_front() else {
-                break;
-            };
-            if let Some(gone) = cache.queries.remove(&oldest) {
-                cache.bytes -= gone.len();
-            }
-        }
+        self.0
+            .put(persisted.key, query, Arc::from(query), query.len());
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.lock().queries.len()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.len()
     }
 }
 
@@ -165,6 +113,7 @@ fn hex_digest(text: &str) -> Option<Digest32> {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use sha2::{Digest, Sha256};
 
     use super::*;
 

@@ -3,21 +3,15 @@
 //! was about 6% of the gateway's CPU, and a kept document is handed out as a copy, which costs a
 //! fraction of a parse.
 //!
-//! Like persisted queries ([`crate::gateway::apq`]), a document is found by the hash of the
-//! caller's `Authorization` header with the query's SHA-256, so one caller never learns from the
-//! timing of its requests whether another sent a document; only documents that passed the
-//! request limits are kept, and never one with a card-like run of digits (a card number may
-//! outlive its request only as ciphertext in the vault). The cache holds at most
-//! [`MAX_ENTRIES`] documents of at most [`MAX_QUERY_BYTES`] each, and forgets the oldest first.
+//! Documents are kept per caller, only when they passed the request limits, never with a card
+//! number in them, at most [`MAX_ENTRIES`] of them and only of queries of at most
+//! [`MAX_QUERY_BYTES`] (see [`crate::gateway::caller_cache`]).
 
-use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_graphql::parser::types::ExecutableDocument;
-use sha2::{Digest, Sha256};
 
-use crate::redact::{CARD_LIKE_DIGITS, redact_digits};
+use crate::gateway::caller_cache::{CallerCache, Digest32, query_hash};
 
 /// Most documents kept.
 pub const MAX_ENTRIES: usize = 512;
@@ -25,27 +19,18 @@ pub const MAX_ENTRIES: usize = 512;
 /// document takes about ten times its text in memory.
 pub const MAX_QUERY_BYTES: usize = 4 * 1024;
 
-type Digest32 = [u8; 32];
+/// Parsed documents of every caller, weighed by their query's length.
+pub struct ParsedDocuments(CallerCache<Arc<ExecutableDocument>>);
 
-/// The caller's credential hashed, and the query's SHA-256.
-type Key = (Digest32, Digest32);
-
-/// Parsed documents of every caller.
-#[derive(Default)]
-pub struct ParsedDocuments {
-    inner: Mutex<Cache>,
-}
-
-#[derive(Default)]
-struct Cache {
-    documents: HashMap<Key, Arc<ExecutableDocument>>,
-    /// Insertion order, oldest first.
-    order: VecDeque<Key>,
+impl Default for ParsedDocuments {
+    fn default() -> Self {
+        Self(CallerCache::new(MAX_ENTRIES, MAX_ENTRIES * MAX_QUERY_BYTES))
+    }
 }
 
 impl ParsedDocuments {
-    /// The document of `query` as `caller` sent it before, or a fresh one from `parse`, kept
-    /// when it may be.
+    /// The document of `query` as `caller` sent it before, or a fresh one from `parse` (which
+    /// checks the request limits), kept when it may be.
     pub fn get_or_parse<E>(
         &self,
         caller: Digest32,
@@ -55,34 +40,14 @@ impl ParsedDocuments {
         if query.len() > MAX_QUERY_BYTES {
             return parse(query);
         }
-        let key = (caller, Sha256::digest(query.as_bytes()).into());
-        if let Some(document) = self.lock().documents.get(&key) {
-            return Ok(ExecutableDocument::clone(document));
+        let key = (caller, query_hash(query));
+        if let Some(document) = self.0.get(&key) {
+            return Ok(ExecutableDocument::clone(&document));
         }
         let document = parse(query)?;
-        if matches!(redact_digits(query, CARD_LIKE_DIGITS), Cow::Borrowed(_)) {
-            self.put(key, Arc::new(document.clone()));
-        }
+        self.0
+            .put(key, query, Arc::new(document.clone()), query.len());
         Ok(document)
-    }
-
-    fn put(&self, key: Key, document: Arc<ExecutableDocument>) {
-        let mut cache = self.lock();
-        if cache.documents.insert(key, document).is_none() {
-            cache.order.push_back(key);
-        }
-        while cache.documents.len() > MAX_ENTRIES {
-            let Some(oldest) = cache.order.pop_front() else {
-                break;
-            };
-            cache.documents.remove(&oldest);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -124,7 +89,7 @@ mod tests {
             let _ = documents.get_or_parse([1; 32], query, parse_counting(&parses));
         }
         assert_eq!(parses.get(), 6, "each parsed every time");
-        assert!(documents.lock().documents.is_empty());
+        assert_eq!(documents.0.len(), 0);
     }
 
     #[test]
@@ -135,7 +100,7 @@ mod tests {
             let query = format!("{{ a{i} }}");
             let _ = documents.get_or_parse([1; 32], &query, parse_counting(&parses));
         }
-        assert_eq!(documents.lock().documents.len(), MAX_ENTRIES);
+        assert_eq!(documents.0.len(), MAX_ENTRIES);
         let _ = documents.get_or_parse([1; 32], "{ a0 }", parse_counting(&parses));
         let _ = documents.get_or_parse(
             [1; 32],

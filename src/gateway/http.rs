@@ -1,6 +1,7 @@
 //! GraphQL over HTTP (the graphql-over-http spec): `GET`/`POST /graphql`, admission by credentials before anything is parsed, media-type negotiation, batching, request limits and error scrubbing.
 
-use crate::gateway::apq::{self, ApqError, Persisted, PersistedQueries};
+use crate::gateway::apq::{ApqError, Persisted, PersistedQueries};
+use crate::gateway::caller_cache;
 use crate::gateway::documents::ParsedDocuments;
 use crate::gateway::idle::IdleBatches;
 use std::collections::{BTreeMap, HashMap};
@@ -133,7 +134,7 @@ async fn get_graphql<E: Executor>(
     };
     let result = match get_fields(raw) {
         Ok(fields) => {
-            let caller = apq::caller(&headers);
+            let caller = caller_cache::caller(&headers);
             run_json(&shared, &prepare, caller, Value::Object(fields), true).await
         }
         Err(rejection) => Err(rejection),
@@ -165,7 +166,7 @@ async fn post_graphql<E: Executor>(
         let message = format!("request body is over {MAX_BODY_BYTES} bytes or could not be read");
         return json_response(StatusCode::PAYLOAD_TOO_LARGE, media, errors_body(&message));
     };
-    let caller = apq::caller(&headers);
+    let caller = caller_cache::caller(&headers);
     let result = match serde_json::from_slice(&bytes) {
         Ok(Value::Array(batch)) => {
             return run_batch(&shared, &prepare, caller, media, batch).await;
