@@ -4,7 +4,8 @@
 //! Part one starts a fake Qualpay in this process (500 customers with 2 cards and 2 shipping
 //! addresses each and 1-2 subscriptions on one of 5 plans, each item serialized once at start;
 //! it counts every request it gets) and the real `vaultql serve --upstream <fake>` as a child
-//! process, then drives two queries with 1 and 16 concurrent clients: (a) one customer with
+//! process, then drives `{ __typename }` (the gateway's floor: no field to fetch) and two
+//! queries with 1 and 16 concurrent clients: (a) one customer with
 //! cards, addresses, subscriptions and their plans, a different customer each request; (b) a
 //! page of 50 customers with cards, subscriptions and plans, a different window each request (no
 //! two windows make the same page call, so at 16 clients joined reads do not flatter the count).
@@ -134,6 +135,7 @@ async fn bench(effort: Effort) -> anyhow::Result<()> {
     let ticks = clock_ticks();
     let mut rows = Vec::new();
     for (query, server) in [
+        (Query::Floor, Some(&gateway)),
         (Query::Customer, Some(&gateway)),
         (Query::CustomerDirect, None),
         (Query::Page, Some(&gateway)),
@@ -197,6 +199,10 @@ fn report(rows: &[Row]) {
     println!(
         "(a) p50 vs direct REST at c=1: {:.2}x (target <= 1.5x)",
         ratio(Query::Customer, Query::CustomerDirect)
+    );
+    println!(
+        "(0) p50 vs (a)'s direct REST at c=1: {:.2}x (the gateway's floor: HTTP and GraphQL, no field)",
+        ratio(Query::Floor, Query::CustomerDirect)
     );
     println!(
         "(b) p50 vs direct REST at c=1: {:.2}x (no target)",
@@ -511,6 +517,7 @@ fn windows() -> Vec<(usize, usize, usize)> {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Query {
+    Floor,
     Customer,
     CustomerDirect,
     Page,
@@ -522,6 +529,7 @@ enum Query {
 impl Query {
     fn label(self) -> &'static str {
         match self {
+            Query::Floor => "(0) { __typename }, no upstream",
             Query::Customer => "(a) customer+cards+addr+subs",
             Query::CustomerDirect => "(a) direct REST x3",
             Query::Page => "(b) 50 customers+cards+subs",
@@ -553,6 +561,12 @@ impl Ctx {
         let id = &self.ids[i % self.ids.len()];
         let (start, count, page) = self.windows[i % self.windows.len()];
         match query {
+            Query::Floor => {
+                let data = self.graphql("{ __typename }", json!({})).await?;
+                expect(data["__typename"] == "Query", || {
+                    format!("{{ __typename }} came back wrong: {}", wrong(&data))
+                })
+            }
             Query::Customer => {
                 let data = self.graphql(CUSTOMER_QUERY, json!({ "id": id })).await?;
                 let customer = &data["customer"];
