@@ -10,6 +10,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -21,6 +22,7 @@ use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs, Toggle};
 use crate::gateway;
 use crate::gateway::session::SessionKeys;
 use crate::metrics::Metrics;
+use crate::readiness;
 use crate::redact::redacted_path;
 use crate::time::TimeSource;
 use crate::upstream::{Upstream, UpstreamConfig};
@@ -52,7 +54,7 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {}", args.listen))?;
         let metrics = Arc::new(Metrics::default());
-        let (vault_routes, base_url, api_key) = match &args.upstream {
+        let (embedded, base_url, api_key) = match &args.upstream {
             Some(url) => {
                 let key = args
                     .upstream_api_key
@@ -77,9 +79,9 @@ impl Application {
                     merchant_id: DEV_MERCHANT_ID,
                     acts_for: args.vault.api_keys.iter().map(|k| k.merchant_id).collect(),
                 };
-                let routes = vault::open(&args.vault, &[gateway_key]).await?;
+                let vault = vault::open(&args.vault, &[gateway_key]).await?;
                 let base_url = format!("http://{}", loopback(listener.local_addr()?));
-                (Some(routes), base_url, key)
+                (Some(vault), base_url, key)
             }
         };
         let upstream = Upstream::new(
@@ -94,7 +96,7 @@ impl Application {
         // The development key fills GraphiQL's Headers tab only for the embedded vault on a
         // loopback address: never for Qualpay (--upstream), never for a page others can reach.
         let development_key =
-            (vault_routes.is_some() && args.listen.ip().is_loopback()).then(|| api_key.clone());
+            (embedded.is_some() && args.listen.ip().is_loopback()).then(|| api_key.clone());
         let session_keys_file = args
             .session_keys_file
             .clone()
@@ -111,11 +113,12 @@ impl Application {
             max_concurrent_requests: args.max_concurrent_requests,
             max_auth_failures: args.max_auth_failures,
             session_keys,
+            readiness: embedded.iter().map(|v| v.readiness.clone()).collect(),
         };
         let mut router = gateway::router(upstream.clone(), metrics, settings);
-        let seed = vault_routes.is_some() && !args.no_seed;
-        if let Some(vault_routes) = vault_routes {
-            router = router.merge(vault_routes);
+        let seed = embedded.is_some() && !args.no_seed;
+        if let Some(vault) = embedded {
+            router = router.merge(vault.routes);
         }
         let router = router.fallback(|| async { VaultError::NotFound("No such path".into()) });
         Ok(Self {
@@ -131,8 +134,18 @@ impl Application {
 
     /// The vault alone (`vaultql sandbox`).
     pub async fn build_sandbox(args: SandboxArgs) -> anyhow::Result<Self> {
-        let router = vault::open(&args.vault, &[])
-            .await?
+        let vault = vault::open(&args.vault, &[]).await?;
+        let checks: Arc<[Arc<dyn readiness::Check>]> = Arc::new([vault.readiness]);
+        let router = vault
+            .routes
+            .route("/healthz", get(|| async { "ok" }))
+            .route(
+                "/readyz",
+                get(move || {
+                    let checks = checks.clone();
+                    async move { readiness::report(&checks).await }
+                }),
+            )
             .fallback(|| async { VaultError::NotFound("No such path".into()) });
         let listener = TcpListener::bind(args.listen)
             .await

@@ -4,10 +4,12 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::time::TimeSource;
+use crate::vault::store::PoolSettings;
 
 /// vaultql: a GraphQL gateway over the Qualpay Customer Vault API, with an embedded vault.
 ///
@@ -159,9 +161,33 @@ pub struct VaultArgs {
     #[arg(long, env = "VAULTQL_DATA_DIR", default_value = "./vaultql-data")]
     pub data_dir: PathBuf,
 
-    /// Full database URL, overriding the file in --data-dir (for example `sqlite::memory:`).
-    #[arg(long, env = "VAULTQL_DATABASE_URL")]
+    /// Database URL, instead of the SQLite file in --data-dir: `postgres://USER:PASSWORD@HOST:PORT/DB`
+    /// for PostgreSQL (several vault processes can share it), or a SQLite URL such as
+    /// `sqlite::memory:`. Prefer the environment variable when it holds a password.
+    #[arg(long, env = "VAULTQL_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// PostgreSQL: connections this process opens at most.
+    #[arg(long, env = "VAULTQL_DATABASE_MAX_CONNECTIONS", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub database_max_connections: u32,
+
+    /// PostgreSQL: connections kept open while idle.
+    #[arg(long, env = "VAULTQL_DATABASE_MIN_CONNECTIONS", default_value_t = 1)]
+    pub database_min_connections: u32,
+
+    /// PostgreSQL: seconds a request waits for a connection before it fails.
+    #[arg(long, env = "VAULTQL_DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub database_acquire_timeout_secs: u64,
+
+    /// PostgreSQL: seconds an unused connection (above the minimum) stays open.
+    #[arg(
+        long,
+        env = "VAULTQL_DATABASE_IDLE_TIMEOUT_SECS",
+        default_value_t = 300
+    )]
+    pub database_idle_timeout_secs: u64,
 
     /// An API key and the merchant it belongs to: `KEY:MERCHANT_ID`, or
     /// `KEY:MERCHANT_ID:OTHER_ID,OTHER_ID` for a key that may also act for other merchants
@@ -203,11 +229,25 @@ pub struct VaultArgs {
 }
 
 impl VaultArgs {
+    /// The PostgreSQL pool settings these flags give.
+    pub fn pool_settings(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.database_max_connections,
+            min_connections: self.database_min_connections,
+            acquire_timeout: Duration::from_secs(self.database_acquire_timeout_secs),
+            idle_timeout: Duration::from_secs(self.database_idle_timeout_secs),
+        }
+    }
+
     /// Defaults for the given data directory, as the command line would give them.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
             database_url: None,
+            database_max_connections: 16,
+            database_min_connections: 1,
+            database_acquire_timeout_secs: 10,
+            database_idle_timeout_secs: 300,
             api_keys: Vec::new(),
             master_key: None,
             max_body_bytes: 256 * 1024,

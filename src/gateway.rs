@@ -43,7 +43,7 @@ use std::time::Duration;
 use async_graphql::{EmptySubscription, Schema};
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::sync::Semaphore;
@@ -60,6 +60,7 @@ use crate::gateway::mutation::MutationRoot;
 use crate::gateway::query::QueryRoot;
 use crate::gateway::session::SessionKeys;
 use crate::metrics::Metrics;
+use crate::readiness;
 use crate::time::TimeSource;
 use crate::upstream::{Upstream, basic_authorization};
 
@@ -96,8 +97,26 @@ pub fn sdl() -> String {
 
 #[derive(Clone)]
 struct GatewayState {
-    upstream: Upstream,
     metrics: Arc<Metrics>,
+    /// What `/readyz` checks: the upstream, then what the process adds.
+    readiness: Arc<[Arc<dyn readiness::Check>]>,
+}
+
+/// The upstream answers an authenticated request.
+struct UpstreamReady(Upstream);
+
+#[async_trait::async_trait]
+impl readiness::Check for UpstreamReady {
+    fn name(&self) -> String {
+        "upstream".into()
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0
+            .ready()
+            .await
+            .map_err(|error| GatewayError::from(error).code().to_owned())
+    }
 }
 
 /// What GraphiQL shows first.
@@ -141,6 +160,8 @@ pub struct Settings {
     pub max_auth_failures: u32,
     /// The keys that sign and verify customer session tokens.
     pub session_keys: Arc<SessionKeys>,
+    /// What `/readyz` checks besides the upstream (the embedded vault's database).
+    pub readiness: Vec<Arc<dyn readiness::Check>>,
 }
 
 /// The window over which failed authentications are counted per client address.
@@ -160,6 +181,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         max_concurrent_requests,
         max_auth_failures,
         session_keys,
+        readiness,
     } = settings;
     let schema = schema();
     let field_types = nulls::FieldTypes::of_sdl(&schema.sdl());
@@ -205,7 +227,11 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
             },
         ) as http::Prepare)
     });
-    let state = GatewayState { upstream, metrics };
+    let checks = std::iter::once(Arc::new(UpstreamReady(upstream)) as Arc<dyn readiness::Check>);
+    let state = GatewayState {
+        metrics,
+        readiness: checks.chain(readiness).collect(),
+    };
     Router::new()
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(|| async { "ok" }))
@@ -283,11 +309,5 @@ async fn metrics_text(State(state): State<GatewayState>) -> impl IntoResponse {
 
 /// Ready when the upstream answers an authenticated request.
 async fn ready(State(state): State<GatewayState>) -> impl IntoResponse {
-    match state.upstream.ready().await {
-        Ok(()) => (StatusCode::OK, "ready".to_owned()),
-        Err(error) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("upstream not ready: {}", GatewayError::from(error).code()),
-        ),
-    }
+    readiness::report(&state.readiness).await
 }

@@ -19,6 +19,7 @@ pub mod gateway;
 pub mod metrics;
 pub mod private_files;
 pub mod qualpay;
+pub mod readiness;
 pub mod redact;
 pub mod secret;
 pub mod seed;

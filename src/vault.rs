@@ -33,12 +33,13 @@ use axum::Router;
 
 use crate::config::{ApiKeySpec, VaultArgs};
 use crate::private_files;
+use crate::readiness;
 use crate::vault::auth::{ApiKeys, HasApiKeys};
 use crate::vault::billing::{BillingService, engine};
 use crate::vault::clock::Clock;
 use crate::vault::crypto::{MasterKey, random_alphanumeric};
 use crate::vault::service::VaultService;
-use crate::vault::store::{SqliteStore, VaultStore};
+use crate::vault::store::{Database, PostgresStore, SqliteStore, StoreError, VaultStore};
 
 pub use error::VaultError;
 
@@ -46,6 +47,39 @@ pub use error::VaultError;
 pub const DEV_MERCHANT_ID: i64 = 210_000_000_001;
 const DEV_KEY_FILE: &str = "dev-api-key";
 const DATABASE_FILE: &str = "vault.db";
+
+/// The database `--database-url` names (`postgres://` or `postgresql://` for PostgreSQL, any
+/// other URL for SQLite), or without one the SQLite file `vault.db` in the data dir.
+async fn open_database(args: &VaultArgs) -> Result<Arc<dyn Database>, StoreError> {
+    Ok(match args.database_url.as_deref() {
+        Some(url) if is_postgres(url) => {
+            Arc::new(PostgresStore::open(url, args.pool_settings()).await?)
+        }
+        Some(url) => Arc::new(SqliteStore::open_url(url).await?),
+        None => Arc::new(SqliteStore::open_file(&args.data_dir.join(DATABASE_FILE)).await?),
+    })
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The vault's database answers a query.
+struct DatabaseReady(Arc<dyn Database>);
+
+#[async_trait::async_trait]
+impl readiness::Check for DatabaseReady {
+    fn name(&self) -> String {
+        format!("database ({})", self.0.backend())
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0
+            .ping()
+            .await
+            .map_err(|_| "does not answer".to_owned())
+    }
+}
 
 /// What every vault handler gets.
 #[derive(Clone)]
@@ -64,27 +98,30 @@ impl HasApiKeys for VaultState {
     }
 }
 
-/// Opens the database and the keys and returns the vault's routes (under `/platform`).
-/// `extra_keys` are keys the caller adds (the gateway's own key when the vault is embedded).
-pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result<Router> {
+/// A vault ready to serve: its routes (under `/platform`) and what its readiness depends on.
+pub struct Vault {
+    pub routes: Router,
+    /// The database answers.
+    pub readiness: Arc<dyn readiness::Check>,
+}
+
+/// Opens the database and the keys and returns the vault. `extra_keys` are keys the caller
+/// adds (the gateway's own key when the vault is embedded).
+pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result<Vault> {
     private_files::create_dir(&args.data_dir)?;
     let master = match &args.master_key {
         Some(encoded) => MasterKey::from_base64(encoded)?,
         None => MasterKey::load_or_create(&args.data_dir)?,
     };
-    let sqlite = Arc::new(
-        match &args.database_url {
-            Some(url) => SqliteStore::open_url(url).await,
-            None => SqliteStore::open_file(&args.data_dir.join(DATABASE_FILE)).await,
-        }
-        .context("could not open the vault database")?,
-    );
-    let store: Arc<dyn VaultStore> = sqlite.clone();
-    let clock = Clock::new(args.time, sqlite.clone());
+    let database = open_database(args)
+        .await
+        .context("could not open the vault database")?;
+    let store: Arc<dyn VaultStore> = database.clone();
+    let clock = Clock::new(args.time, database.clone());
     let service = Arc::new(VaultService::open(store, &master, clock.process_now()).await?);
     let billing = Arc::new(BillingService::new(
         service.clone(),
-        sqlite,
+        database.clone(),
         clock.clone(),
         usize::try_from(args.billing_batch_size).unwrap_or(engine::DEFAULT_BATCH),
     ));
@@ -107,7 +144,10 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         keys: ApiKeys::new(&specs),
         advance_wait: Duration::from_millis(args.advance_wait_ms),
     };
-    Ok(routes::router().with_state(state))
+    Ok(Vault {
+        routes: routes::router().with_state(state),
+        readiness: Arc::new(DatabaseReady(database)),
+    })
 }
 
 /// The development key of the demo merchant and the file that keeps it.

@@ -130,6 +130,22 @@ pub struct WrappedKey {
     pub wrapped: Vec<u8>,
 }
 
+impl WrappedKey {
+    /// A key as a `vault_keys` row holds it: `(key_id, purpose, wrapped)`.
+    pub fn from_row((key_id, purpose, wrapped): (i64, String, Vec<u8>)) -> Self {
+        let purpose = if purpose == KeyPurpose::Fingerprint.as_str() {
+            KeyPurpose::Fingerprint
+        } else {
+            KeyPurpose::Data
+        };
+        Self {
+            key_id,
+            purpose,
+            wrapped,
+        }
+    }
+}
+
 /// Encrypts a fresh random key of `purpose` under the master key, for storing.
 pub fn new_wrapped_key(master: &MasterKey, purpose: KeyPurpose) -> Vec<u8> {
     let mut key = Zeroizing::new([0u8; 32]);

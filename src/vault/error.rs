@@ -82,9 +82,11 @@ impl From<StoreError> for VaultError {
             | StoreError::DuplicatePlan
             | StoreError::PlanInUse
             | StoreError::Concurrent => Self::Conflict(error.to_string()),
-            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_) => {
-                Self::Internal(error.to_string())
-            }
+            StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::SchemaNewer(_)
+            | StoreError::Unreachable(_)
+            | StoreError::Corrupt(_) => Self::Internal(error.to_string()),
         }
     }
 }

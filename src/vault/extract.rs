@@ -71,6 +71,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, VaultError> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(VaultError::invalid("request body must be a JSON object"));
     }
+    if holds_escaped_nul(bytes) {
+        return Err(VaultError::invalid(NUL_REFUSED));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -86,6 +89,36 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, VaultError> {
         .end()
         .map_err(|_| VaultError::invalid("request body: unexpected text after the JSON object"))?;
     Ok(value)
+}
+
+const NUL_REFUSED: &str =
+    "the request holds a NUL character (\\u0000 or %00), which no field may hold";
+
+/// Whether a JSON text escapes a NUL character (`\u0000`) in a string: no field may hold one
+/// (PostgreSQL cannot store it in text, and no Qualpay field means it), so it is refused at
+/// the edge on every backend alike. A raw NUL byte is already malformed JSON.
+fn holds_escaped_nul(json: &[u8]) -> bool {
+    json.windows(6).enumerate().any(|(at, window)| {
+        // `\\u0000` is a backslash and the text `u0000`: the escape counts only after an odd
+        // number of backslashes.
+        window == b"\\u0000"
+            && json[..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    })
+}
+
+/// Refuses a request whose path or query holds an encoded NUL character (`%00`), for the
+/// reason [`holds_escaped_nul`] gives, before any handler reads it.
+pub async fn refuse_nul_characters(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = request.uri();
+    let encoded_nul = |text: &str| text.contains("%00");
+    if encoded_nul(uri.path()) || uri.query().is_some_and(encoded_nul) {
+        return VaultError::invalid(NUL_REFUSED).into_response();
+    }
+    next.run(request).await
 }
 
 /// Says what is wrong without quoting the value: serde's messages quote it
@@ -218,6 +251,19 @@ mod tests {
         assert!(!text.contains("4111111111111111"), "{text}");
         let text = message(r#"{"name":"4111111111111111x","card":{"number":false}}"#);
         assert!(!text.contains("4111111111111111"), "{text}");
+    }
+
+    #[test]
+    fn an_escaped_nul_character_is_refused_and_an_escaped_backslash_before_u0000_is_not() {
+        let nul = br#"{"customer_id": "a\u0000b"}"#;
+        assert!(holds_escaped_nul(nul));
+        assert!(holds_escaped_nul(br#"{"a": "\\\u0000"}"#));
+        assert!(!holds_escaped_nul(br#"{"customer_id": "a\\u0000b"}"#));
+        assert!(!holds_escaped_nul(br#"{"customer_id": "u0000"}"#));
+        let error = parse_json::<serde_json::Value>(nul)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(matches!(error, VaultError::Validation(_)), "{error:?}");
     }
 
     #[test]

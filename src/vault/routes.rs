@@ -108,6 +108,9 @@ pub fn router() -> Router<VaultState> {
         )
         .route("/platform/sandbox/clock/jobs/{job_id}", get(sandbox::job))
         .method_not_allowed_fallback(|| async { VaultError::MethodNotAllowed })
+        .route_layer(axum::middleware::from_fn(
+            crate::vault::extract::refuse_nul_characters,
+        ))
 }
 
 const DEFAULT_COUNT: i64 = 10;

@@ -7,13 +7,18 @@
 
 pub mod billing;
 mod billing_rows;
+mod postgres;
+mod postgres_billing;
 mod rows;
+mod sql;
 mod sqlite;
 mod sqlite_billing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::migrate::Migrator;
 
+pub use postgres::{PoolSettings, PostgresStore};
 pub use rows::{CardRow, CustomerRecord, CustomerRow, ShippingRow};
 pub use sqlite::SqliteStore;
 
@@ -50,7 +55,36 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database has a migration this binary does not know: a newer vaultql wrote it.
+    #[error(
+        "the database's schema is newer than this vaultql (it has migration {0}, which this \
+         binary does not know): run the vaultql that upgraded it, or a newer one"
+    )]
+    SchemaNewer(i64),
+    /// The database could not be reached (the message never holds a password).
+    #[error("{0}")]
+    Unreachable(String),
 }
+
+/// Brings a database's schema up to date with the migrations built into the binary. A schema
+/// that a newer binary moved on is refused, not run against.
+async fn migrate<'a, A>(migrator: &Migrator, database: A) -> Result<(), StoreError>
+where
+    A: sqlx::Acquire<'a>,
+    <A::Connection as std::ops::Deref>::Target: sqlx::migrate::Migrate,
+{
+    match migrator.run(database).await {
+        Err(sqlx::migrate::MigrateError::VersionMissing(version)) => {
+            Err(StoreError::SchemaNewer(version))
+        }
+        result => Ok(result?),
+    }
+}
+
+/// Both stores of one backend, as the vault opens them.
+pub trait Database: VaultStore + billing::BillingStore {}
+
+impl<T: VaultStore + billing::BillingStore> Database for T {}
 
 /// Which customer a call is about: always scoped by merchant.
 #[derive(Debug, Clone, Copy)]
@@ -200,6 +234,11 @@ pub static CUSTOMER_FIELDS: &[Field] = &[
 
 #[async_trait]
 pub trait VaultStore: Send + Sync + 'static {
+    /// Which backend this is (`sqlite`, `postgres`), as readiness reports name it.
+    fn backend(&self) -> &'static str;
+    /// Whether the database answers a query (for readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
     async fn keys(&self) -> Result<Vec<WrappedKey>, StoreError>;
     /// Stores a key; a second fingerprint key is ignored (the first one stays).
     async fn insert_key(

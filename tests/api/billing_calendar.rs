@@ -12,8 +12,7 @@ use vaultql::vault::billing::schedule::{Frequency, Schedule};
 use vaultql::vault::billing::subscription::{Length, Subscription, Terms};
 use vaultql::vault::crypto::MasterKey;
 use vaultql::vault::service::VaultService;
-use vaultql::vault::store::SqliteStore;
-use vaultql::vault::store::billing::BillingStore;
+use vaultql::vault::store::Database;
 
 use crate::billing_support::months_after;
 use crate::testdata::VISA;
@@ -37,16 +36,15 @@ fn noon(day: NaiveDate) -> DateTime<Utc> {
 
 /// A vault and engine (three attempts a batch) on a fresh in-memory database, and a
 /// customer's card.
-async fn engine(now: DateTime<Utc>) -> (Engine, Arc<SqliteStore>, String) {
+async fn engine(now: DateTime<Utc>) -> (Engine, Arc<dyn Database>, String) {
     engine_with_batch(now, 3).await
 }
 
-async fn engine_with_batch(now: DateTime<Utc>, batch: usize) -> (Engine, Arc<SqliteStore>, String) {
-    let store = Arc::new(
-        SqliteStore::open_url("sqlite::memory:")
-            .await
-            .expect("an in-memory store"),
-    );
+async fn engine_with_batch(
+    now: DateTime<Utc>,
+    batch: usize,
+) -> (Engine, Arc<dyn Database>, String) {
+    let store = crate::database::open_private().await;
     let vault = Arc::new(
         VaultService::open(store.clone(), &MasterKey::generate(), now)
             .await

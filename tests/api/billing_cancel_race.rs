@@ -11,13 +11,13 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use vaultql::vault::billing::attempts::plan_claims;
 use vaultql::vault::billing::engine::Engine;
-use vaultql::vault::store::SqliteStore;
-use vaultql::vault::store::billing::{BillingStore, Lane};
+use vaultql::vault::store::Database;
+use vaultql::vault::store::billing::Lane;
 
 use crate::billing_support::{
     OwnServer, act, advance, billing_app_with_file_db, brief, clock_today, customer_with_card,
-    database_file, date, engine_on, merchant_now, ok_data, shared_data_dir, sub_id, subscribe,
-    subscription, transactions,
+    date, engine_on, merchant_now, ok_data, shared_data_dir, sub_id, subscribe, subscription,
+    transactions,
 };
 use crate::helpers::{MERCHANT_A, TestApp};
 use crate::testdata::VISA;
@@ -167,12 +167,12 @@ async fn cancels_and_pauses_racing_a_two_year_clock_advance_are_never_billed_aft
 
 /// A customer with a card and a weekly subscription from today, on a server with a file
 /// database; and an engine of its own on that database.
-async fn one_daily(customer_id: &str) -> (TestApp, Engine, Arc<SqliteStore>, i64, NaiveDate) {
+async fn one_daily(customer_id: &str) -> (TestApp, Engine, Arc<dyn Database>, i64, NaiveDate) {
     let app = billing_app_with_file_db().await;
     let today = clock_today(&app).await;
     customer_with_card(&app, customer_id, VISA).await;
     let id = sub_id(&subscribe(&app, &weekly(customer_id, today)).await);
-    let (engine, store) = engine_on(&database_file(&app.data_dir)).await;
+    let (engine, store) = engine_on(&app.data_dir).await;
     (app, engine, store, id, today)
 }
 

@@ -5,47 +5,38 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sqlx::sqlite::SqliteConnectOptions;
-use vaultql::vault::store::SqliteStore;
-use vaultql::vault::store::billing::BillingStore;
-
 use crate::billing_support::{
     OwnServer, advance_through, advance_times, advance_to, billing_app_with_file_db, brief,
-    clock_today, customer_with_card, database_file, dates_with_status, day, days, engine_on,
-    merchant_now, monthly_dates, months_after, off_plan, plus_days, shared_data_dir, sub_id,
-    subscribe, subscription, transactions,
+    clock_today, customer_with_card, dates_with_status, day, days, engine_on, merchant_now,
+    monthly_dates, months_after, off_plan, plus_days, shared_data_dir, sub_id, subscribe,
+    subscription, transactions,
 };
+use crate::database::RawPool;
 use crate::helpers::{MERCHANT_A, TestApp};
 use crate::testdata::{CHARGE_DECLINE_CARD, VISA, masked};
 
 /// What the test processor's ledger holds: (idempotency key, approved, rcode, auth_code).
-async fn ledger(database: &Path) -> Vec<(String, bool, String, Option<String>)> {
-    let pool = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(database))
-        .await
-        .expect("the database opens");
-    let rows = sqlx::query_as(
-        "SELECT idempotency_key, approved, rcode, auth_code FROM processor_charges \
-         ORDER BY idempotency_key",
-    )
-    .fetch_all(&pool)
-    .await
-    .expect("the processor's ledger reads");
+async fn ledger(data_dir: &Path) -> Vec<(String, bool, String, Option<String>)> {
+    let pool = RawPool::of(data_dir).await;
+    let rows = pool
+        .rows(
+            "SELECT idempotency_key, approved, rcode, auth_code FROM processor_charges \
+             ORDER BY idempotency_key",
+        )
+        .await;
     pool.close().await;
     rows
 }
 
 /// (subscription, event) pairs with more than one approved attempt, straight from the table.
-async fn double_approvals(database: &Path) -> Vec<(i64, i64, i64)> {
-    let pool = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(database))
-        .await
-        .expect("the database opens");
-    let rows = sqlx::query_as(
-        "SELECT subscription_id, event, COUNT(*) FROM subscription_transactions \
-         WHERE tran_status = 'A' GROUP BY subscription_id, event HAVING COUNT(*) > 1",
-    )
-    .fetch_all(&pool)
-    .await
-    .expect("the transactions read");
+async fn double_approvals(data_dir: &Path) -> Vec<(i64, i64, i64)> {
+    let pool = RawPool::of(data_dir).await;
+    let rows = pool
+        .rows(
+            "SELECT subscription_id, event, COUNT(*) FROM subscription_transactions \
+             WHERE tran_status = 'A' GROUP BY subscription_id, event HAVING COUNT(*) > 1",
+        )
+        .await;
     pool.close().await;
     rows
 }
@@ -71,7 +62,7 @@ async fn two_engines_running_at_once_on_one_database_never_charge_an_event_twice
     customer_with_card(&app, "TwiceBad", CHARGE_DECLINE_CARD).await;
     let bad = sub_id(&subscribe(&app, &off_plan("TwiceBad", today, 5.0, -1)).await);
 
-    let database = database_file(&app.data_dir);
+    let database = app.data_dir.clone();
     let (one, store) = engine_on(&database).await;
     let (two, _) = engine_on(&database).await;
     let (mut approved, mut declined) = (0, 0);
@@ -168,7 +159,7 @@ async fn a_charge_cut_off_before_it_is_recorded_is_finished_after_a_restart_with
     let today = clock_today(&app).await;
     let card = customer_with_card(&app, "Crash01", VISA).await;
     let id = sub_id(&subscribe(&app, &off_plan("Crash01", today, 42.0, -1)).await);
-    let database = database_file(&app.data_dir);
+    let database = app.data_dir.clone();
 
     {
         let (engine, store) = engine_on(&database).await;
@@ -343,9 +334,7 @@ async fn two_servers_with_their_schedulers_running_on_one_database_approve_each_
     assert_eq!(due.len(), 4, "by {now}");
 
     // Let the schedulers settle: everything due billed, nothing in flight.
-    let store = SqliteStore::open_file(&database_file(dir.path()))
-        .await
-        .expect("the database opens");
+    let store = crate::database::open(dir.path()).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut settled = store
@@ -399,6 +388,6 @@ async fn two_servers_with_their_schedulers_running_on_one_database_approve_each_
         recorded,
         "the processor charged each recorded attempt once"
     );
-    assert_eq!(double_approvals(&database_file(dir.path())).await, []);
+    assert_eq!(double_approvals(dir.path()).await, []);
     drop((a, b));
 }

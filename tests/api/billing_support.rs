@@ -3,7 +3,7 @@
 //! subscriptions, transactions, exact money and calendar arithmetic done independently of the
 //! code under test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +18,7 @@ use vaultql::config::VaultArgs;
 use vaultql::vault::billing::engine::Engine;
 use vaultql::vault::crypto::MasterKey;
 use vaultql::vault::service::VaultService;
-use vaultql::vault::store::SqliteStore;
-use vaultql::vault::store::billing::BillingStore;
+use vaultql::vault::store::Database;
 
 use crate::contract;
 use crate::helpers::{Auth, Resp, TestApp, card_id, default_args, default_vault_args, test_now};
@@ -44,10 +43,11 @@ pub async fn billing_app() -> TestApp {
     TestApp::spawn_with(|args| args.billing_interval_secs = 0).await
 }
 
-/// A fresh sandbox with a file database (`<data_dir>/vault.db`) and the scheduler off.
+/// A fresh sandbox with the scheduler off whose database others can open beside it (the data
+/// dir's, see [`crate::database::data_dir_url`]).
 pub async fn billing_app_with_file_db() -> TestApp {
     TestApp::spawn_with(|args| {
-        args.database_url = None;
+        args.database_url = crate::database::data_dir_url(&args.data_dir);
         args.billing_interval_secs = 0;
     })
     .await
@@ -76,7 +76,7 @@ impl OwnServer {
         // this server logs anything.
         let mut app = TestApp::shared();
         let mut args = default_args(data_dir);
-        args.vault.database_url = None;
+        args.vault.database_url = crate::database::data_dir_url(data_dir);
         args.vault.billing_interval_secs = 0;
         customize(&mut args.vault);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -130,25 +130,23 @@ impl Drop for OwnServer {
     }
 }
 
-/// The database file of a sandbox started with a file database.
-pub fn database_file(data_dir: &Path) -> PathBuf {
-    data_dir.join("vault.db")
+/// A billing engine of its own (its own connection pool) on the database of `data_dir`: what a
+/// second scheduler process, or the same one after a restart, would have. Its batches are
+/// small, so a run of a few subscriptions takes several claim and record transactions.
+pub async fn engine_on(data_dir: &Path) -> (Engine, Arc<dyn Database>) {
+    engine_with_batch(data_dir, 2).await
 }
 
-/// A billing engine of its own (its own connection pool) on the database file: what a second
-/// scheduler process, or the same one after a restart, would have. Its batches are small, so a
-/// run of a few subscriptions takes several claim and record transactions.
-pub async fn engine_on(database: &Path) -> (Engine, Arc<SqliteStore>) {
-    engine_with_batch(database, 2).await
+/// A billing engine on the database of `data_dir` claiming `batch` attempts per transaction.
+pub async fn engine_with_batch(data_dir: &Path, batch: usize) -> (Engine, Arc<dyn Database>) {
+    engine_on_store(crate::database::open(data_dir).await, batch).await
 }
 
-/// A billing engine on the database file claiming `batch` attempts per transaction.
-pub async fn engine_with_batch(database: &Path, batch: usize) -> (Engine, Arc<SqliteStore>) {
-    let store = Arc::new(
-        SqliteStore::open_file(database)
-            .await
-            .expect("the database opens"),
-    );
+/// A billing engine on `store`, with the test servers' master key.
+pub async fn engine_on_store(
+    store: Arc<dyn Database>,
+    batch: usize,
+) -> (Engine, Arc<dyn Database>) {
     let encoded = default_vault_args(Path::new("."))
         .master_key
         .expect("the test servers' master key");
@@ -162,7 +160,7 @@ pub async fn engine_with_batch(database: &Path, batch: usize) -> (Engine, Arc<Sq
 }
 
 /// The merchant's time as the test servers see it: the pinned clock plus the merchant's offset.
-pub async fn merchant_now(store: &SqliteStore, merchant_id: i64) -> DateTime<Utc> {
+pub async fn merchant_now(store: &Arc<dyn Database>, merchant_id: i64) -> DateTime<Utc> {
     let offset = store
         .clock_offset(merchant_id)
         .await

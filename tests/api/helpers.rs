@@ -68,7 +68,7 @@ pub fn default_args(data_dir: &Path) -> SandboxArgs {
 /// The vault's settings every test server shares.
 pub fn default_vault_args(data_dir: &Path) -> VaultArgs {
     let mut args = VaultArgs::new(data_dir);
-    args.database_url = Some("sqlite::memory:".into());
+    args.database_url = Some(crate::database::private_url());
     args.api_keys = DEFAULT_KEYS.iter().map(|spec| key_spec(spec)).collect();
     args.master_key = Some(BASE64.encode([0x5a_u8; 32]));
     args.max_body_bytes = MAX_BODY_BYTES;
@@ -215,9 +215,12 @@ impl TestApp {
         }
     }
 
-    /// A fresh server with a file database (`<data_dir>/vault.db`).
+    /// A fresh server whose database outlives it and can be opened beside it: the file
+    /// `<data_dir>/vault.db` on SQLite, the data dir's schema on PostgreSQL
+    /// ([`crate::database::data_dir_url`]).
     pub async fn spawn_with_file_db() -> TestApp {
-        Self::spawn_with(|args| args.database_url = None).await
+        Self::spawn_with(|args| args.database_url = crate::database::data_dir_url(&args.data_dir))
+            .await
     }
 
     /// The same server, authenticated with another key.

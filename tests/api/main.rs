@@ -21,6 +21,7 @@ macro_rules! assert_vault_snapshot {
 }
 
 mod ach;
+mod backends;
 mod billing;
 mod billing_calendar;
 mod billing_cancel_race;
@@ -28,6 +29,7 @@ mod billing_engine;
 mod billing_exactly_once;
 mod billing_jobs;
 mod billing_plans;
+mod billing_processes;
 mod billing_subscriptions;
 mod billing_support;
 mod browse;
@@ -35,6 +37,7 @@ mod capture;
 mod concurrency;
 mod contract;
 mod customers;
+mod database;
 mod errors;
 mod fuzz;
 mod gateway;

@@ -1,6 +1,9 @@
 //! A vault made by an earlier version opens on this one: the billing tables are rebuilt by
 //! migration 3 with every row and id kept, two-character response codes become Qualpay's
 //! three, and dates left on ended subscriptions are cleared.
+//!
+//! SQLite only, whatever the suite runs on: these are SQLite's migrations from earlier versions;
+//! PostgreSQL's schema started at this version (`src/vault/store/postgres/`).
 
 use std::borrow::Cow;
 

@@ -114,7 +114,9 @@ async fn exercise_card_operations(app: &TestApp, id: &str, first: u32) -> (Vec<S
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_full_card_or_account_number_is_written_to_the_data_directory() {
-    let app = TestApp::spawn_with_file_db().await;
+    // SQLite only, whatever the suite runs on: it reads the database file in the data dir.
+    // On PostgreSQL, `no_full_card_or_account_number_reaches_postgresql` scans the server.
+    let app = TestApp::spawn_with(|args| args.database_url = None).await;
     let (numbers, responses) = exercise_card_operations(&app, "SecDisk01", 500).await;
     assert_eq!(
         responses.iter().filter(|r| r.status == 200).count(),
@@ -338,15 +340,10 @@ async fn every_decryption_of_a_stored_number_leaves_an_audit_record() {
     let data = app.add_card_ok("SecAudit01", &card(VISA)).await;
     let card_id = card_id(&data, &masked(VISA));
     let audit_rows = || async {
-        let url = format!("sqlite://{}", app.data_dir.join("vault.db").display());
-        let pool = sqlx::SqlitePool::connect(&url)
-            .await
-            .expect("the database opens");
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT merchant_id, card_id, purpose FROM decryption_audit")
-                .fetch_all(&pool)
-                .await
-                .expect("the audit table is readable");
+        let pool = crate::database::RawPool::of(&app.data_dir).await;
+        let rows: Vec<(i64, String, String)> = pool
+            .rows("SELECT merchant_id, card_id, purpose FROM decryption_audit")
+            .await;
         pool.close().await;
         rows
     };
@@ -368,7 +365,7 @@ async fn every_decryption_of_a_stored_number_leaves_an_audit_record() {
 async fn a_vault_refuses_to_start_with_another_master_key() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut args = crate::helpers::default_args(dir.path());
-    args.vault.database_url = None;
+    args.vault.database_url = crate::database::data_dir_url(dir.path());
     let first = vaultql::app::Application::build_sandbox(args.clone()).await;
     assert!(first.is_ok(), "the vault starts on a new data directory");
     drop(first);

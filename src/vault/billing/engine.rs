@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::attempts::{Outcome, Tally, idempotency_key, plan_claims};
+use super::attempts::{Outcome, Tally, idempotency_key};
 use super::subscription::Subscription;
 use crate::vault::clock::Clock;
 use crate::vault::crypto::random_alphanumerics;
@@ -164,17 +164,10 @@ impl Engine {
         now: DateTime<Utc>,
         lane: Lane,
     ) -> Result<(usize, Claimed), VaultError> {
-        let today = now.date_naive();
-        let due = self
+        Ok(self
             .store
-            .due_subscriptions(merchant_id, today, self.batch, lane)
-            .await?;
-        let found = due.len();
-        let claimed = self
-            .store
-            .write_claims(plan_claims(due, today, now))
-            .await?;
-        Ok((found, claimed))
+            .claim_due(merchant_id, now, self.batch, lane)
+            .await?)
     }
 
     /// Charges claimed attempts through the processor, each under its claim's idempotency key:

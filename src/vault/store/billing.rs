@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{BrowseQuery, Page, SealedCard, StoreError};
-use crate::vault::billing::attempts::{ClaimPlan, DueSubscription, Outcome, Tally};
+use crate::vault::billing::attempts::{ClaimPlan, DueSubscription, Outcome, Tally, plan_claims};
 use crate::vault::billing::subscription::Subscription;
 use crate::vault::filter::{Field, FieldKind};
 
@@ -362,6 +362,27 @@ pub trait BillingStore: Send + Sync + 'static {
         limit: usize,
         lane: Lane,
     ) -> Result<Vec<DueSubscription>, StoreError>;
+    /// Finds up to `limit` of the merchant's due subscriptions in `lane` at `now` and claims
+    /// them: how many were found, and the claims written. By default [`Self::due_subscriptions`]
+    /// then [`Self::write_claims`]; a backend that several processes bill at once overrides it
+    /// so that each process claims what the others are not claiming (row locks held from the
+    /// read to the claim, skipping rows another process holds), instead of all of them reading
+    /// the same oldest rows and all but one losing the race for each.
+    async fn claim_due(
+        &self,
+        merchant_id: i64,
+        now: DateTime<Utc>,
+        limit: usize,
+        lane: Lane,
+    ) -> Result<(usize, Claimed), StoreError> {
+        let today = now.date_naive();
+        let due = self
+            .due_subscriptions(merchant_id, today, limit, lane)
+            .await?;
+        let found = due.len();
+        let claimed = self.write_claims(plan_claims(due, today, now)).await?;
+        Ok((found, claimed))
+    }
     /// Writes the claims [`crate::vault::billing::attempts::plan_claims`] made, in one write
     /// transaction, each only if its subscription is still exactly as it was read (so a pause
     /// or cancel that committed since is always seen) and no other engine claimed the attempt.

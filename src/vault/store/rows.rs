@@ -1,5 +1,7 @@
 //! Rows as read from the database.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -76,4 +78,40 @@ pub struct CustomerRecord {
     pub customer: CustomerRow,
     pub cards: Vec<CardRow>,
     pub addresses: Vec<ShippingRow>,
+}
+
+impl CustomerRecord {
+    /// Each customer with its cards and addresses (each list in the order given).
+    pub fn assemble(
+        customers: Vec<CustomerRow>,
+        cards: Vec<CardRow>,
+        addresses: Vec<ShippingRow>,
+    ) -> Vec<CustomerRecord> {
+        let mut cards_by_customer: HashMap<i64, Vec<CardRow>> = HashMap::new();
+        for card in cards {
+            cards_by_customer
+                .entry(card.customer_rec_id)
+                .or_default()
+                .push(card);
+        }
+        let mut addresses_by_customer: HashMap<i64, Vec<ShippingRow>> = HashMap::new();
+        for address in addresses {
+            addresses_by_customer
+                .entry(address.customer_rec_id)
+                .or_default()
+                .push(address);
+        }
+        customers
+            .into_iter()
+            .map(|customer| CustomerRecord {
+                cards: cards_by_customer
+                    .remove(&customer.rec_id)
+                    .unwrap_or_default(),
+                addresses: addresses_by_customer
+                    .remove(&customer.rec_id)
+                    .unwrap_or_default(),
+                customer,
+            })
+            .collect()
+    }
 }

@@ -2,7 +2,6 @@
 //! database). Writes open with `BEGIN IMMEDIATE`, taking the write lock before the first read,
 //! so a read-then-write transaction cannot fail to upgrade under concurrent writers.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -15,13 +14,15 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 
+use super::sql::{
+    push_assignments, push_billing_assignments, push_conditions, shipping_assignments,
+};
 use super::{
     BrowseQuery, CardPatch, CardRow, CustomerKey, CustomerRecord, CustomerRow, NewCard,
     NewShippingAddress, Page, SealedCard, ShippingRow, StoreError, VaultStore, timestamp,
 };
-use crate::qualpay::{BillingFields, CustomerFields, ShippingFields};
+use crate::qualpay::{CustomerFields, ShippingFields};
 use crate::vault::crypto::{KeyPurpose, WrappedKey};
-use crate::vault::filter::{Condition, Operator, Value};
 
 static MIGRATOR: Migrator = sqlx::migrate!("src/vault/store/migrations");
 
@@ -113,7 +114,7 @@ impl SqliteStore {
         let writer = one()
             .connect_with(options.clone().pragma("temp_store", "memory"))
             .await?;
-        MIGRATOR.run(&writer).await?;
+        super::migrate(&MIGRATOR, &writer).await?;
         // An in-memory database lives and dies with its one connection: it is the writer.
         let pool = if in_memory {
             writer.clone()
@@ -140,23 +141,21 @@ impl SqliteStore {
 
 #[async_trait]
 impl VaultStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn keys(&self) -> Result<Vec<WrappedKey>, StoreError> {
         let rows: Vec<(i64, String, Vec<u8>)> =
             sqlx::query_as("SELECT key_id, purpose, wrapped FROM vault_keys ORDER BY key_id")
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(key_id, purpose, wrapped)| WrappedKey {
-                key_id,
-                purpose: if purpose == "fingerprint" {
-                    KeyPurpose::Fingerprint
-                } else {
-                    KeyPurpose::Data
-                },
-                wrapped,
-            })
-            .collect())
+        Ok(rows.into_iter().map(WrappedKey::from_row).collect())
     }
 
     async fn insert_key(
@@ -715,32 +714,7 @@ async fn load_children(
     address_query.push(" ORDER BY shipping_id");
     let addresses: Vec<ShippingRow> = address_query.build_query_as().fetch_all(&mut *conn).await?;
 
-    let mut cards_by_customer: HashMap<i64, Vec<CardRow>> = HashMap::new();
-    for card in cards {
-        cards_by_customer
-            .entry(card.customer_rec_id)
-            .or_default()
-            .push(card);
-    }
-    let mut addresses_by_customer: HashMap<i64, Vec<ShippingRow>> = HashMap::new();
-    for address in addresses {
-        addresses_by_customer
-            .entry(address.customer_rec_id)
-            .or_default()
-            .push(address);
-    }
-    Ok(customers
-        .into_iter()
-        .map(|customer| CustomerRecord {
-            cards: cards_by_customer
-                .remove(&customer.rec_id)
-                .unwrap_or_default(),
-            addresses: addresses_by_customer
-                .remove(&customer.rec_id)
-                .unwrap_or_default(),
-            customer,
-        })
-        .collect())
+    Ok(CustomerRecord::assemble(customers, cards, addresses))
 }
 
 fn push_id_list(query: &mut QueryBuilder<'_, Sqlite>, ids: &[i64]) {
@@ -750,133 +724,4 @@ fn push_id_list(query: &mut QueryBuilder<'_, Sqlite>, ids: &[i64]) {
         separated.push_bind(*id);
     }
     separated.push_unseparated(")");
-}
-
-/// Appends `, column = value` for each field that is set; an empty string stores NULL.
-fn push_assignments(
-    query: &mut QueryBuilder<'_, Sqlite>,
-    fields: &[(&'static str, &Option<String>)],
-) {
-    for (column, value) in fields {
-        if let Some(value) = value {
-            query.push(format_args!(", {column} = NULLIF("));
-            query.push_bind(value.clone());
-            query.push(", '')");
-        }
-    }
-}
-
-fn push_billing_assignments(query: &mut QueryBuilder<'_, Sqlite>, billing: &BillingFields) {
-    let emails = billing
-        .billing_email
-        .as_ref()
-        .map(|emails| serde_json::to_string(emails).expect("a list of strings serializes"));
-    push_assignments(
-        query,
-        &[
-            ("billing_first_name", &billing.billing_first_name),
-            ("billing_last_name", &billing.billing_last_name),
-            ("billing_firm_name", &billing.billing_firm_name),
-            ("billing_email", &emails),
-            ("billing_addr1", &billing.billing_addr1),
-            ("billing_addr2", &billing.billing_addr2),
-            ("billing_city", &billing.billing_city),
-            ("billing_state", &billing.billing_state),
-            ("billing_zip", &billing.billing_zip),
-            ("billing_zip4", &billing.billing_zip4),
-            ("billing_country", &billing.billing_country),
-            ("billing_country_code", &billing.billing_country_code),
-        ],
-    );
-}
-
-fn shipping_assignments(fields: &ShippingFields) -> [(&'static str, &Option<String>); 11] {
-    [
-        ("shipping_first_name", &fields.shipping_first_name),
-        ("shipping_last_name", &fields.shipping_last_name),
-        ("shipping_firm_name", &fields.shipping_firm_name),
-        ("shipping_addr1", &fields.shipping_addr1),
-        ("shipping_addr2", &fields.shipping_addr2),
-        ("shipping_city", &fields.shipping_city),
-        ("shipping_state", &fields.shipping_state),
-        ("shipping_zip", &fields.shipping_zip),
-        ("shipping_zip4", &fields.shipping_zip4),
-        ("shipping_country", &fields.shipping_country),
-        ("shipping_country_code", &fields.shipping_country_code),
-    ]
-}
-
-/// Appends ` AND <condition>` for each filter condition. Column names come from a static field
-/// table, never from the request; values are always bound.
-pub(crate) fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, conditions: &[Condition]) {
-    for condition in conditions {
-        let column = condition.field.column;
-        query.push(" AND ");
-        match &condition.op {
-            Operator::Eq(v) => push_compare(query, column, "=", v),
-            Operator::Ne(v) => {
-                query.push(format_args!("({column} IS NULL OR {column} <> "));
-                push_value(query, v);
-                query.push(")");
-            }
-            Operator::Gt(v) => push_compare(query, column, ">", v),
-            Operator::Ge(v) => push_compare(query, column, ">=", v),
-            Operator::Lt(v) => push_compare(query, column, "<", v),
-            Operator::Le(v) => push_compare(query, column, "<=", v),
-            Operator::Like(pattern) => {
-                // `%` is the only wildcard the grammar offers: `_` and `\` match themselves.
-                let escaped = pattern.replace('\\', "\\\\").replace('_', "\\_");
-                query.push(format_args!("{column} LIKE "));
-                query.push_bind(escaped);
-                query.push(" ESCAPE '\\'");
-            }
-            Operator::In(values) => {
-                query.push(format_args!("{column} IN "));
-                push_value_list(query, values);
-            }
-            Operator::NotIn(values) => {
-                query.push(format_args!("({column} IS NULL OR {column} NOT IN "));
-                push_value_list(query, values);
-                query.push(")");
-            }
-            Operator::Between(low, high) => {
-                query.push(format_args!("{column} BETWEEN "));
-                push_value(query, low);
-                query.push(" AND ");
-                push_value(query, high);
-            }
-            Operator::IsNull => {
-                query.push(format_args!("{column} IS NULL"));
-            }
-            Operator::IsNotNull => {
-                query.push(format_args!("{column} IS NOT NULL"));
-            }
-        }
-    }
-}
-
-fn push_compare(query: &mut QueryBuilder<'_, Sqlite>, column: &str, op: &str, value: &Value) {
-    query.push(format_args!("{column} {op} "));
-    push_value(query, value);
-}
-
-fn push_value_list(query: &mut QueryBuilder<'_, Sqlite>, values: &[Value]) {
-    query.push("(");
-    for (i, value) in values.iter().enumerate() {
-        if i > 0 {
-            query.push(", ");
-        }
-        push_value(query, value);
-    }
-    query.push(")");
-}
-
-fn push_value(query: &mut QueryBuilder<'_, Sqlite>, value: &Value) {
-    match value {
-        Value::Text(text) => query.push_bind(text.clone()),
-        Value::Integer(number) => query.push_bind(*number),
-        // Amounts are stored as integer cents.
-        Value::Decimal(number) => query.push_bind(crate::vault::billing::money::cents(*number)),
-        Value::Date(date) => query.push_bind(date.format("%Y-%m-%d").to_string()),
-    };
 }

@@ -13,17 +13,13 @@ use super::billing::{
     BillingStore, Claimed, Lane, LedgerEntry, PlanRow, ProcessorRecord, TransactionRow,
 };
 use super::billing_rows::{SUBSCRIPTION_COLUMNS, StateRow, SubscriptionRow, subscription_json};
-use super::sqlite::{SqliteStore, json_rows, push_conditions, unique_violation_as};
+use super::sql::{PLAN_COLUMNS, bind_plan, bind_subscription, push_conditions};
+use super::sqlite::{SqliteStore, json_rows, unique_violation_as};
 use super::{BrowseQuery, Page, SealedCard, StoreError, timestamp};
 use crate::vault::billing::attempts::{
     CardSummary, ClaimPlan, DueSubscription, Outcome, Tally, apply_outcomes,
 };
 use crate::vault::billing::subscription::Subscription;
-
-const PLAN_COLUMNS: &str = "merchant_id, plan_code, plan_name, plan_desc, plan_frequency, \
-    interval, plan_duration, trial_duration, amt_trial, amt_setup, amt_tran, tran_currency, \
-    profile_id, bill_specific_day, day_of_week, day_of_month, month, prorate_first_pmt, \
-    amt_prorate, status, db_timestamp, mod_timestamp";
 
 /// A browse over one table, scoped to the merchant: the total and one page.
 async fn browse<T>(
@@ -60,70 +56,6 @@ where
         items,
         total_records,
     })
-}
-
-fn bind_plan<'a>(query: &mut QueryBuilder<'a, Sqlite>, plan: &'a PlanRow) {
-    let mut values = query.separated(", ");
-    values.push_bind(plan.merchant_id);
-    values.push_bind(&plan.plan_code);
-    values.push_bind(&plan.plan_name);
-    values.push_bind(&plan.plan_desc);
-    values.push_bind(plan.plan_frequency);
-    values.push_bind(plan.interval);
-    values.push_bind(plan.plan_duration);
-    values.push_bind(plan.trial_duration);
-    values.push_bind(plan.amt_trial);
-    values.push_bind(plan.amt_setup);
-    values.push_bind(plan.amt_tran);
-    values.push_bind(&plan.tran_currency);
-    values.push_bind(&plan.profile_id);
-    values.push_bind(plan.bill_specific_day);
-    values.push_bind(plan.day_of_week);
-    values.push_bind(plan.day_of_month);
-    values.push_bind(plan.month);
-    values.push_bind(plan.prorate_first_pmt);
-    values.push_bind(plan.amt_prorate);
-    values.push_bind(&plan.status);
-    values.push_bind(&plan.db_timestamp);
-    values.push_bind(&plan.mod_timestamp);
-}
-
-fn bind_subscription<'a>(query: &mut QueryBuilder<'a, Sqlite>, s: &'a SubscriptionRow) {
-    let mut values = query.separated(", ");
-    values.push_bind(s.merchant_id);
-    values.push_bind(&s.customer_id);
-    values.push_bind(&s.card_id);
-    values.push_bind(s.plan_id);
-    values.push_bind(&s.plan_code);
-    values.push_bind(&s.plan_name);
-    values.push_bind(&s.plan_desc);
-    values.push_bind(s.plan_frequency);
-    values.push_bind(s.interval);
-    values.push_bind(s.plan_duration);
-    values.push_bind(s.trial_duration);
-    values.push_bind(s.bill_specific_day);
-    values.push_bind(s.day_of_week);
-    values.push_bind(s.day_of_month);
-    values.push_bind(s.month);
-    values.push_bind(s.anchor_day);
-    values.push_bind(s.amt_setup);
-    values.push_bind(s.trial_amt);
-    values.push_bind(s.recur_amt);
-    values.push_bind(s.prorate_amt);
-    values.push_bind(&s.tran_currency);
-    values.push_bind(&s.profile_id);
-    values.push_bind(&s.purchase_id);
-    values.push_bind(s.cancel_on_setup_fail);
-    values.push_bind(&s.status);
-    values.push_bind(&s.date_start);
-    values.push_bind(&s.first_billing);
-    values.push_bind(s.next_event);
-    values.push_bind(&s.date_next);
-    values.push_bind(&s.next_attempt_on);
-    values.push_bind(s.failed_attempts);
-    values.push_bind(s.retry_base);
-    values.push_bind(&s.created_at);
-    values.push_bind(&s.updated_at);
 }
 
 fn typed(rows: Vec<SubscriptionRow>) -> Result<Vec<Subscription>, StoreError> {
