@@ -199,6 +199,7 @@ async fn in_processes(
     let merchant = SHARED_MERCHANT + processes as i64;
     seed(vault, store, merchant, n, now).await?;
     let exe = std::env::current_exe()?;
+    let machine_before = machine_busy_seconds();
     let started = Instant::now();
     let workers: Vec<_> = (0..processes)
         .map(|_| {
@@ -216,6 +217,9 @@ async fn in_processes(
         charges += text.trim().parse::<u64>().context("a worker's count")?;
     }
     let elapsed = started.elapsed();
+    let machine = machine_busy_seconds()
+        .zip(machine_before)
+        .map(|(after, before)| (after - before) / elapsed.as_secs_f64());
     anyhow::ensure!(
         charges == n as u64,
         "{charges} charges for {n} subscriptions"
@@ -224,8 +228,11 @@ async fn in_processes(
     anyhow::ensure!(ledger == n as i64, "the processor charged {ledger} times");
     let per_second = n as f64 / elapsed.as_secs_f64();
     println!(
-        "{processes} process(es) billing merchant {merchant}: {n} charges in {:.2} s, {per_second:.0} a second",
-        elapsed.as_secs_f64()
+        "{processes} process(es) billing merchant {merchant}: {n} charges in {:.2} s, {per_second:.0} a second, \
+         the machine's cores busy: {} of {}",
+        elapsed.as_secs_f64(),
+        machine.map_or("unknown".into(), |busy| format!("{busy:.2}")),
+        std::thread::available_parallelism().map_or(0, usize::from)
     );
     Ok(per_second)
 }
@@ -347,6 +354,20 @@ fn cpu_seconds() -> Option<f64> {
     let system: u64 = fields.get(12)?.parse().ok()?;
     // The kernel reports in clock ticks, 100 a second on Linux.
     Some((user + system) as f64 / 100.0)
+}
+
+/// CPU time the whole machine has spent busy (every process, the database server's too), from
+/// `/proc/stat` (Linux): user, nice, system, irq and softirq time.
+fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = cpu
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let busy = ticks.first()? + ticks.get(1)? + ticks.get(2)? + ticks.get(5)? + ticks.get(6)?;
+    Some(busy as f64 / 100.0)
 }
 
 /// The process's peak resident set size, from `/proc/self/status` (Linux).

@@ -1,18 +1,23 @@
 //! What the vault does with its database, on whichever backend the suite runs (SQLite, or
 //! PostgreSQL with `VAULTQL_TEST_DATABASE_URL`): it says plainly when it cannot reach it or
-//! when a newer vaultql moved its schema on, and `/readyz` reports it. On PostgreSQL, no full
-//! card number reaches the server's tables, dump or files.
+//! when a newer vaultql moved its schema on, and `/readyz` reports it; a rotated data key seals
+//! new cards while old ones still open. On PostgreSQL, no full card number reaches the server's
+//! tables, dump or files.
 
 use std::path::Path;
 
 use memchr::memmem;
 use serde_json::json;
 use vaultql::app::Application;
+use vaultql::qualpay::{AddBillingCardRequest, AddCustomerRequest};
+use vaultql::secret::Secret;
+use vaultql::vault::crypto::{KeyPurpose, MasterKey, new_wrapped_key};
+use vaultql::vault::service::VaultService;
 
 use crate::billing_support::shared_data_dir;
 use crate::database::{RawPool, data_dir_url, postgres};
-use crate::helpers::{TestApp, default_args};
-use crate::testdata::{card, luhn_complete, masked};
+use crate::helpers::{MERCHANT_A, TestApp, default_args, test_now};
+use crate::testdata::{MASTERCARD, VISA, card, luhn_complete, masked};
 
 /// The error `vaultql sandbox` stops with for these arguments.
 async fn start_error(data_dir: &Path, database_url: Option<String>) -> String {
@@ -203,4 +208,76 @@ fn for_each_file(dir: &Path, visit: &mut dyn FnMut(&Path, &[u8])) {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     memmem::find(haystack, needle).is_some()
+}
+
+fn card_request(number: &str) -> AddBillingCardRequest {
+    AddBillingCardRequest {
+        card_number: Some(Secret::new(number.to_owned())),
+        exp_date: Some("1239".into()),
+        billing_zip: Some("94107".into()),
+        ..AddBillingCardRequest::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_data_key_seals_new_cards_while_old_ones_still_open_each_with_an_audit_record() {
+    let store = crate::database::open_private().await;
+    let master = MasterKey::generate();
+    let now = test_now();
+    let vault = VaultService::open(store.clone(), &master, now)
+        .await
+        .expect("the vault opens");
+    let customer = AddCustomerRequest {
+        customer_id: Some("Rotate01".into()),
+        customer_first_name: Some("Ro".into()),
+        customer_last_name: Some("Tate".into()),
+        billing_cards: Some(vec![card_request(VISA)]),
+        ..AddCustomerRequest::default()
+    };
+    let old = vault
+        .add_customer(MERCHANT_A, customer, now)
+        .await
+        .expect("a customer")
+        .cards[0]
+        .clone();
+
+    // Rotation: a new data key is stored; a vault opened afterwards seals with it.
+    store
+        .insert_key(
+            KeyPurpose::Data,
+            &new_wrapped_key(&master, KeyPurpose::Data),
+            now,
+        )
+        .await
+        .expect("a new data key");
+    let vault = VaultService::open(store.clone(), &master, now)
+        .await
+        .expect("the vault opens with both keys");
+    let record = vault
+        .add_card(MERCHANT_A, "Rotate01", card_request(MASTERCARD), now)
+        .await
+        .expect("a second card");
+    let new = record
+        .cards
+        .iter()
+        .find(|c| c.card_id != old.card_id)
+        .expect("the new card")
+        .clone();
+    assert!(
+        new.key_id > old.key_id,
+        "{} then {}",
+        old.key_id,
+        new.key_id
+    );
+
+    let wanted = [
+        ("Rotate01", old.card_id.as_str()),
+        ("Rotate01", new.card_id.as_str()),
+    ];
+    let opened = vault
+        .open_cards(MERCHANT_A, &wanted, "rotation test", now)
+        .await
+        .expect("both open");
+    assert_eq!(opened[&old.card_id].number.expose(), VISA);
+    assert_eq!(opened[&new.card_id].number.expose(), MASTERCARD);
 }
