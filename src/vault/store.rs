@@ -1,9 +1,11 @@
 //! Storage of customers, cards, shipping addresses, keys and the decryption audit.
 //!
-//! [`VaultStore`] is the interface the service uses; [`SqliteStore`] is the embedded backend. A
-//! PostgreSQL backend implements the same trait. Every method that writes more than one row runs
-//! as one transaction, so a failed request changes nothing and concurrent requests cannot break
-//! the invariants the schema also enforces (unique ids, one primary card, one primary address).
+//! [`VaultStore`] (and [`billing::BillingStore`]) are the interfaces the services use; both
+//! backends implement both: [`SqliteStore`], the embedded default, and [`PostgresStore`], for
+//! several vault processes on one database. [`Database`] is the pair, as the vault opens it.
+//! Every method that writes more than one row runs as one transaction, so a failed request
+//! changes nothing and concurrent requests cannot break the invariants the schema also enforces
+//! (unique ids, one primary card, one primary address).
 
 pub mod billing;
 mod billing_rows;
