@@ -4,6 +4,7 @@
 //! every event that fell due in between, oldest first, as a job that runs to its end even if
 //! the client goes away. The answer is the finished job (200), or, when billing takes longer
 //! than the configured wait, the job so far (202) to follow at `/sandbox/clock/jobs/{job_id}`.
+//! Either way the answer comes after the clock has moved, and carries the new `now` and `today`.
 
 use std::time::Duration;
 
@@ -66,7 +67,12 @@ pub async fn advance(
 ) -> Result<Response, VaultError> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
     let by = IsoDuration::parse(&request.advance)?;
-    let job = state.billing.advance_clock(merchant_id, by);
+    let mut job = state.billing.advance_clock(merchant_id, by);
+    // The answer comes once the clock has moved (a quick write), whatever the wait: a 202
+    // then carries the new date, and a read after it sees that date. Only the billing runs on.
+    let _ = job
+        .wait_for(|r| r.today.is_some() || r.status != JobStatus::Running)
+        .await;
     job_response(job, state.advance_wait).await
 }
 
