@@ -10,9 +10,11 @@ pub mod codes;
 mod envelope;
 pub mod filter;
 pub mod money;
+mod payments;
 mod vault;
 
 pub use billing::*;
 pub use envelope::{ApiResponse, Envelope, ListResponse, SUCCESS_MESSAGE};
 pub use filter::{Filter, FilterError};
+pub use payments::*;
 pub use vault::*;

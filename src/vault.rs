@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod filter;
+pub mod payments;
 pub mod processor;
 mod routes;
 pub mod service;
@@ -38,6 +39,7 @@ use crate::vault::auth::{ApiKeys, HasApiKeys};
 use crate::vault::billing::{BillingService, engine};
 use crate::vault::clock::Clock;
 use crate::vault::crypto::{MasterKey, random_alphanumeric};
+use crate::vault::payments::PaymentService;
 use crate::vault::service::VaultService;
 use crate::vault::store::{Database, PostgresStore, SqliteStore, StoreError, VaultStore};
 
@@ -85,6 +87,7 @@ impl readiness::Check for DatabaseReady {
 #[derive(Clone)]
 pub struct VaultState {
     pub service: Arc<VaultService>,
+    pub payments: Arc<PaymentService>,
     pub billing: Arc<BillingService>,
     pub clock: Clock,
     pub keys: ApiKeys,
@@ -137,8 +140,10 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         dev.announce("http://<listen>/platform/vault/customer");
         specs.push(dev.spec);
     }
+    let payments = Arc::new(PaymentService::new(service.clone(), database.clone()));
     let state = VaultState {
         service,
+        payments,
         billing,
         clock,
         keys: ApiKeys::new(&specs),

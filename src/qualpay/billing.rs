@@ -361,7 +361,8 @@ pub struct SubscriptionActionRequest {
     pub merchant_id: Option<i64>,
 }
 
-/// `Transaction`: one payment attempt of a subscription.
+/// `Transaction`: one gateway transaction as the reporting API shows it (a payment attempt of a
+/// subscription is one too).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Transaction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -403,7 +404,37 @@ pub struct Transaction {
     pub customer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<String>,
-    /// This vault's addition: the card the attempt charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merch_ref_num: Option<String>,
+    #[serde(
+        default,
+        with = "super::money",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub amt_refunded: Option<Decimal>,
+    /// YYYY-MM-DD: the batch that settled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_date: Option<String>,
+    /// This vault's addition: the card the transaction charged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_id: Option<String>,
+    /// This vault's addition (Qualpay's report has no type): `sale`, `auth`, `refund`,
+    /// `credit`, `force`, `verify` or `recharge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tran_type: Option<String>,
+    /// This vault's addition: the transaction a refund or recharge refers to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_id_orig: Option<String>,
+    /// This vault's addition: the amount captured (an auth captured for less, a sale in full).
+    #[serde(
+        default,
+        with = "super::money",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub amt_captured: Option<Decimal>,
+    /// This vault's addition: the response text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rmsg: Option<String>,
 }

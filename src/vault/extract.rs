@@ -47,7 +47,10 @@ where
 }
 
 /// The whole body, within the configured limit.
-async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, VaultError> {
+pub(crate) async fn read_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<Bytes, VaultError> {
     let limit = req
         .extensions()
         .get::<BodyLimit>()

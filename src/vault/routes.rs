@@ -2,7 +2,9 @@
 
 mod billing;
 mod customers;
+mod pg;
 mod plans;
+mod reporting;
 mod sandbox;
 mod shipping;
 mod subscriptions;
@@ -102,12 +104,18 @@ pub fn router() -> Router<VaultState> {
             "/platform/subscription/{subscription_id}/cancel",
             post(subscriptions::cancel),
         )
+        .route("/platform/reporting/transactions", get(reporting::browse))
+        .route(
+            "/platform/reporting/transactions/bypgid/{pg_id}",
+            get(reporting::by_pg_id),
+        )
         .route(
             "/platform/sandbox/clock",
             get(sandbox::clock).post(sandbox::advance),
         )
         .route("/platform/sandbox/clock/jobs/{job_id}", get(sandbox::job))
         .method_not_allowed_fallback(|| async { VaultError::MethodNotAllowed })
+        .merge(pg::routes())
         .route_layer(axum::middleware::from_fn(
             crate::vault::extract::refuse_nul_characters,
         ))

@@ -31,6 +31,23 @@ pub struct OpenedCard {
     pub number: Secret<String>,
 }
 
+/// Where a new card's `card_id` comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CardIds {
+    /// A new random id (every client request).
+    Generated,
+    /// The request's `card_id`: a token of this vault becoming a customer's card.
+    Given,
+}
+
+/// How [`VaultService::children`] treats a request's cards and addresses: whether they came as
+/// lists (errors name the element) and where new cards' ids come from.
+#[derive(Debug, Clone, Copy)]
+struct Children {
+    lists: bool,
+    ids: CardIds,
+}
+
 /// Length of a generated `customer_id`.
 const GENERATED_CUSTOMER_ID_LEN: usize = 20;
 
@@ -81,6 +98,29 @@ impl VaultService {
         request: AddCustomerRequest,
         now: DateTime<Utc>,
     ) -> Result<CustomerRecord, VaultError> {
+        self.add_customer_as(merchant_id, request, CardIds::Generated, now)
+            .await
+    }
+
+    /// Adds a customer whose cards keep the `card_id` the request gives them (a token that
+    /// becomes a customer's card); only the vault's own callers pass one.
+    pub async fn add_customer_opened(
+        &self,
+        merchant_id: i64,
+        request: AddCustomerRequest,
+        now: DateTime<Utc>,
+    ) -> Result<CustomerRecord, VaultError> {
+        self.add_customer_as(merchant_id, request, CardIds::Given, now)
+            .await
+    }
+
+    async fn add_customer_as(
+        &self,
+        merchant_id: i64,
+        request: AddCustomerRequest,
+        ids: CardIds,
+        now: DateTime<Utc>,
+    ) -> Result<CustomerRecord, VaultError> {
         let mut problems = Problems::default();
         let customer_id = match (
             request.customer_id.as_deref().filter(|id| !id.is_empty()),
@@ -112,7 +152,7 @@ impl VaultService {
             &mut problems,
             request.billing_cards.unwrap_or_default(),
             request.shipping_addresses.unwrap_or_default(),
-            true,
+            Children { lists: true, ids },
             now,
         )?;
         Ok(self
@@ -169,7 +209,10 @@ impl VaultService {
             &mut problems,
             request.billing_cards.unwrap_or_default(),
             request.shipping_addresses.unwrap_or_default(),
-            true,
+            Children {
+                lists: true,
+                ids: CardIds::Generated,
+            },
             now,
         )?;
         Ok(self
@@ -197,13 +240,44 @@ impl VaultService {
         request: AddBillingCardRequest,
         now: DateTime<Utc>,
     ) -> Result<CustomerRecord, VaultError> {
+        self.add_card_as(merchant_id, customer_id, request, CardIds::Generated, now)
+            .await
+    }
+
+    /// Adds a card that keeps the `card_id` the request gives it (see
+    /// [`VaultService::add_customer_opened`]).
+    pub async fn add_card_opened(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        request: AddBillingCardRequest,
+        now: DateTime<Utc>,
+    ) -> Result<CustomerRecord, VaultError> {
+        self.add_card_as(merchant_id, customer_id, request, CardIds::Given, now)
+            .await
+    }
+
+    async fn add_card_as(
+        &self,
+        merchant_id: i64,
+        customer_id: &str,
+        request: AddBillingCardRequest,
+        ids: CardIds,
+        now: DateTime<Utc>,
+    ) -> Result<CustomerRecord, VaultError> {
         let key = CustomerKey {
             merchant_id,
             customer_id,
         };
         let mut problems = Problems::default();
-        let (cards, _) =
-            self.children(key, &mut problems, vec![request], Vec::new(), false, now)?;
+        let (cards, _) = self.children(
+            key,
+            &mut problems,
+            vec![request],
+            Vec::new(),
+            Children { lists: false, ids },
+            now,
+        )?;
         Ok(self
             .store
             .update_customer(key, &CustomerFields::default(), &cards, &[], now)
@@ -330,6 +404,32 @@ impl VaultService {
         Ok(opened)
     }
 
+    /// The keyed hash of a card or account number that identifies it within a merchant.
+    pub fn fingerprint(&self, merchant_id: i64, number: &str) -> Vec<u8> {
+        self.keys.fingerprint(merchant_id, number)
+    }
+
+    /// Encrypts a number with the current data key.
+    pub fn seal_number(&self, plaintext: &[u8], aad: &[u8]) -> Sealed {
+        self.keys.seal(plaintext, aad)
+    }
+
+    /// Decrypts one sealed number for `purpose`, with its audit record written first.
+    pub async fn open_audited(
+        &self,
+        merchant_id: i64,
+        card_id: &str,
+        sealed: &Sealed,
+        aad: &[u8],
+        purpose: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Secret<String>, VaultError> {
+        self.store
+            .audit_decryptions(merchant_id, &[card_id], purpose, now)
+            .await?;
+        Ok(self.keys.open(sealed, aad)?)
+    }
+
     /// Decrypts a stored number; every call leaves an audit record first (PCI DSS 10.2).
     async fn open_number(
         &self,
@@ -388,8 +488,17 @@ impl VaultService {
             customer_id,
         };
         let mut problems = Problems::default();
-        let (_, addresses) =
-            self.children(key, &mut problems, Vec::new(), vec![request], false, now)?;
+        let (_, addresses) = self.children(
+            key,
+            &mut problems,
+            Vec::new(),
+            vec![request],
+            Children {
+                lists: false,
+                ids: CardIds::Generated,
+            },
+            now,
+        )?;
         Ok(self
             .store
             .update_customer(key, &CustomerFields::default(), &[], &addresses, now)
@@ -468,14 +577,15 @@ impl VaultService {
         problems: &mut Problems,
         cards: Vec<AddBillingCardRequest>,
         addresses: Vec<AddShippingAddressRequest>,
-        lists: bool,
+        how: Children,
         now: DateTime<Utc>,
     ) -> Result<(Vec<NewCard>, Vec<NewShippingAddress>), VaultError> {
+        let Children { lists, ids } = how;
         let today = now.date_naive();
         let mut valid = Vec::with_capacity(cards.len());
         for (i, card) in cards.into_iter().enumerate() {
             let mut card_problems = nested(lists, "billing_cards", i);
-            let method = check_method(&mut card_problems, &card, today);
+            let method = check_method(&mut card_problems, &card, today, ids);
             problems.absorb(card_problems);
             valid.push((method, card));
         }
@@ -499,7 +609,7 @@ impl VaultService {
         let cards = valid
             .into_iter()
             .filter_map(|(method, request)| method.map(|m| (m, request)))
-            .map(|(method, request)| self.seal(key, method, request, now))
+            .map(|(method, request)| self.seal(key, method, request, ids, now))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((cards, new_addresses))
     }
@@ -510,9 +620,13 @@ impl VaultService {
         key: CustomerKey<'_>,
         method: ValidMethod,
         request: AddBillingCardRequest,
+        ids: CardIds,
         now: DateTime<Utc>,
     ) -> Result<NewCard, VaultError> {
-        let card_id = random_alphanumeric(32);
+        let card_id = match (ids, &request.card_id) {
+            (CardIds::Given, Some(card_id)) => card_id.clone(),
+            _ => random_alphanumeric(32),
+        };
         let aad = number_aad(key.merchant_id, key.customer_id, &card_id);
         let verify = request.verify == Some(true);
         let primary = request.primary == Some(true);
@@ -604,14 +718,15 @@ fn check_method(
     problems: &mut Problems,
     request: &AddBillingCardRequest,
     today: NaiveDate,
+    ids: CardIds,
 ) -> Option<ValidMethod> {
     validate::billing_fields(problems, &request.billing());
     problems.required("billing_zip", &request.billing().billing_zip);
     if request.tr_number.is_some() || request.dda_number.is_some() {
         return check_ach(problems, request);
     }
-    if request.card_number.is_none() && request.card_id.is_some() {
-        problems.push("card_id: this vault cannot add a tokenized card_id; send card_number");
+    if request.card_number.is_none() && request.card_id.is_some() && ids == CardIds::Generated {
+        problems.push("card_id: no such token, or it is used or expired");
         return None;
     }
     let number = match request

@@ -9,6 +9,7 @@
 
 pub mod billing;
 mod billing_rows;
+pub mod payments;
 mod postgres;
 mod postgres_billing;
 mod rows;
@@ -84,9 +85,9 @@ where
 }
 
 /// Both stores of one backend, as the vault opens them.
-pub trait Database: VaultStore + billing::BillingStore {}
+pub trait Database: VaultStore + billing::BillingStore + payments::PaymentStore {}
 
-impl<T: VaultStore + billing::BillingStore> Database for T {}
+impl<T: VaultStore + billing::BillingStore + payments::PaymentStore> Database for T {}
 
 /// Which customer a call is about: always scoped by merchant.
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,10 @@
 //! From stored rows to Qualpay's wire shapes. Numbers are only ever shown masked.
 
-use crate::qualpay::{BillingCard, BillingFields, CustomerVault, ShippingAddress, ShippingFields};
+use crate::qualpay::{
+    BillingCard, BillingFields, CustomerVault, ShippingAddress, ShippingFields, Transaction,
+};
+use crate::vault::billing::money::dollars;
+use crate::vault::store::payments::ReportRow;
 use crate::vault::store::{CardRow, CustomerRecord, ShippingRow};
 
 pub fn customer(record: CustomerRecord) -> CustomerVault {
@@ -88,6 +92,37 @@ fn verified_date(stored: &str) -> String {
         .filter(char::is_ascii_digit)
         .take(14)
         .collect()
+}
+
+/// A transaction as the reporting API shows it.
+pub fn report(row: ReportRow) -> Transaction {
+    Transaction {
+        merchant_id: Some(row.merchant_id),
+        tran_time: Some(row.tran_time),
+        tran_date: Some(row.tran_date),
+        tran_status: Some(row.tran_status),
+        auth_code: row.auth_code,
+        rcode: row.rcode,
+        card_number: row.card_number,
+        card_type: row.card_type,
+        purchase_id: row.purchase_id,
+        pg_id: Some(row.pg_id),
+        cardholder_first_name: row.cardholder_first_name,
+        cardholder_last_name: row.cardholder_last_name,
+        amt_tran: Some(dollars(row.amt_tran)),
+        tran_currency: Some(row.tran_currency),
+        customer_id: row.customer_id,
+        subscription_id: row.subscription_id.map(|id| id.to_string()),
+        merch_ref_num: row.merch_ref_num,
+        amt_refunded: Some(dollars(row.amt_refunded)),
+        batch_date: row.batch_date,
+        settle_date: row.settle_date,
+        card_id: row.card_id,
+        tran_type: Some(row.tran_type),
+        pg_id_orig: row.pg_id_orig,
+        amt_captured: row.amt_captured.map(dollars),
+        rmsg: row.rmsg,
+    }
 }
 
 #[cfg(test)]

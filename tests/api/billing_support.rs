@@ -30,9 +30,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Fields the vault sends on top of the spec's schema, on purpose and documented in the code:
 /// the suffix of the violation `contract::violations` reports for them.
-const VAULT_EXTENSIONS: [&str; 1] = [
-    // `Transaction.card_id`: "This vault's addition: the card the attempt charged."
+pub const VAULT_EXTENSIONS: [&str; 5] = [
+    // `Transaction`'s additions (see `qualpay::Transaction`): the card charged, the type, the
+    // original of a refund or recharge, the amount captured and the response text.
     ".card_id: not a property of Transaction",
+    ".tran_type: not a property of Transaction",
+    ".pg_id_orig: not a property of Transaction",
+    ".amt_captured: not a property of Transaction",
+    ".rmsg: not a property of Transaction",
 ];
 
 // ---- servers ----

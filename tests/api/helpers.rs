@@ -223,6 +223,14 @@ impl TestApp {
             .await
     }
 
+    /// The same server with paths taken from its root rather than `/platform` (for `/pg`).
+    pub fn at_root(&self) -> TestApp {
+        TestApp {
+            base_url: self.base_url.trim_end_matches("/platform").to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// The same server, authenticated with another key.
     pub fn as_key(&self, key: &str) -> TestApp {
         TestApp {

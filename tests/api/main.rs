@@ -45,6 +45,8 @@ mod graphql_http;
 mod helpers;
 mod isolation;
 mod migrations;
+mod payments;
+mod pg_fuzz;
 mod primary_cards;
 mod security;
 mod shipping;

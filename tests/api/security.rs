@@ -39,7 +39,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Runs every card-handling operation, successful and failing, for customer `id`; returns
 /// the full card and account numbers used, and every response.
 async fn exercise_card_operations(app: &TestApp, id: &str, first: u32) -> (Vec<String>, Vec<Resp>) {
-    let pans: Vec<String> = (first..first + 4).map(generated_visa).collect();
+    let pans: Vec<String> = (first..first + 6).map(generated_visa).collect();
     let ddas = [format!("55{first:08}11"), format!("66{first:08}22")];
     let mut responses = Vec::new();
 
@@ -106,6 +106,53 @@ async fn exercise_card_operations(app: &TestApp, id: &str, first: u32) -> (Vec<S
     responses.push(app.get_customer(id).await);
     responses.push(app.browse("count=100").await);
 
+    // The Payment Gateway: a sale on a number, a tokenize onto the customer, a single-use
+    // token charged, a verification and a decline, each with a CVV.
+    let pg = |path: &'static str, body: Value| {
+        let root = app.at_root();
+        async move {
+            root.send(
+                Method::POST,
+                path,
+                Auth::Key(root.key.clone()),
+                Some(body.to_string()),
+            )
+            .await
+        }
+    };
+    let number = |pan: &str| json!({ "card_number": pan, "exp_date": "1230", "cvv2": "321" });
+    responses.push(pg("/pg/sale", with(number(&pans[4]), json!({ "amt_tran": 3 }))).await);
+    responses.push(
+        pg(
+            "/pg/sale",
+            with(
+                number(&pans[5]),
+                json!({ "amt_tran": 4, "tokenize": true, "customer_id": id, "avs_zip": "94402" }),
+            ),
+        )
+        .await,
+    );
+    let token = pg(
+        "/pg/tokenize",
+        with(number(&pans[4]), json!({ "single_use": true })),
+    )
+    .await;
+    let token_id = token.json["card_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    responses.push(token);
+    responses.push(pg("/pg/sale", json!({ "amt_tran": 5, "card_id": token_id })).await);
+    responses.push(pg("/pg/verify", number(&pans[4])).await);
+    responses.push(
+        pg(
+            "/pg/sale",
+            with(number(DECLINED_CARD), json!({ "amt_tran": 6 })),
+        )
+        .await,
+    );
+    responses.push(app.get("/reporting/transactions?count=100").await);
+
     let mut numbers = pans;
     numbers.extend(ddas);
     numbers.push(AMEX.to_owned());
@@ -120,7 +167,7 @@ async fn no_full_card_or_account_number_is_written_to_the_data_directory() {
     let (numbers, responses) = exercise_card_operations(&app, "SecDisk01", 500).await;
     assert_eq!(
         responses.iter().filter(|r| r.status == 200).count(),
-        10,
+        16,
         "the successful operations succeeded: {:?}",
         responses
             .iter()
@@ -130,7 +177,7 @@ async fn no_full_card_or_account_number_is_written_to_the_data_directory() {
     let cards = app.customer_data("SecDisk01").await["billing_cards"]
         .as_array()
         .map(Vec::len);
-    assert_eq!(cards, Some(6));
+    assert_eq!(cards, Some(7));
 
     let files = read_all_files(&app.data_dir);
     let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
@@ -167,6 +214,7 @@ async fn no_response_body_contains_a_full_card_number_or_a_cvv() {
             "135",
             "12345",
             "246",
+            "321",
         ]
         .map(String::from)
         .to_vec(),

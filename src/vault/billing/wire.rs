@@ -114,6 +114,9 @@ pub fn transaction(t: TransactionRow) -> Transaction {
         customer_id: Some(t.customer_id),
         subscription_id: Some(t.subscription_id.to_string()),
         card_id: Some(t.card_id),
+        tran_type: Some("sale".to_owned()),
+        rmsg: t.rmsg,
+        ..Transaction::default()
     }
 }
 

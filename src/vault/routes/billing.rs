@@ -8,6 +8,7 @@ use crate::qualpay::{
 };
 use crate::vault::VaultState;
 use crate::vault::auth::Caller;
+use crate::vault::error::VaultError;
 use crate::vault::extract::JsonBody;
 use crate::vault::wire;
 
@@ -31,12 +32,57 @@ pub async fn add(
 ) -> Reply<CustomerVault> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
     let now = state.clock.now(merchant_id).await?;
+    if request.card_number.is_none()
+        && request.dda_number.is_none()
+        && let Some(card_id) = request.card_id.clone()
+    {
+        return add_token(state, merchant_id, &customer_id, &card_id, request, now).await;
+    }
     customer_reply(
         state
             .service
             .add_card(merchant_id, &customer_id, request, now)
             .await?,
     )
+}
+
+/// A token from `/pg/tokenize` becomes the customer's card, keeping its `card_id`. A single-use
+/// token needs `verify: true` (the card is verified as it is added).
+async fn add_token(
+    state: VaultState,
+    merchant_id: i64,
+    customer_id: &str,
+    card_id: &str,
+    mut request: AddBillingCardRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Reply<CustomerVault> {
+    // The customer is checked first, so a token is never opened for a customer that is not there.
+    state.service.customer(merchant_id, customer_id).await?;
+    let (token, number) = state
+        .payments
+        .open_token_for_card(merchant_id, card_id, now)
+        .await?;
+    if token.single_use && request.verify != Some(true) {
+        return Err(VaultError::invalid(
+            "verify: a single-use token becomes a customer's card only with verify: true",
+        ));
+    }
+    if token.kind == "ach" {
+        request.dda_number = Some(number);
+        request.tr_number = token.tr_number.clone();
+        request.type_id = token.type_id.clone();
+    } else {
+        request.card_number = Some(number);
+        request.exp_date = request.exp_date.or(token.exp_date.clone());
+    }
+    request.billing_zip = request.billing_zip.or(token.avs_zip.clone());
+    request.billing_addr1 = request.billing_addr1.or(token.avs_address.clone());
+    let record = state
+        .service
+        .add_card_opened(merchant_id, customer_id, request, now)
+        .await?;
+    state.payments.retire_token(merchant_id, card_id).await?;
+    customer_reply(record)
 }
 
 pub async fn update(
