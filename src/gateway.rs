@@ -1,8 +1,10 @@
-//! The GraphQL gateway: customers, cards, bank accounts and shipping addresses as linked types,
-//! resolved through per-request dataloaders over the Qualpay REST client in [`crate::upstream`].
+//! The GraphQL gateway: customers, cards, bank accounts and shipping addresses, plans,
+//! subscriptions and payments as linked types, resolved through per-request dataloaders over the
+//! Qualpay REST client in [`crate::upstream`].
 //! It never imports the vault: the embedded vault is reached over HTTP like Qualpay itself.
 //!
-//! - [`query`] and [`mutation`] are the roots; [`types`] the object types;
+//! - [`query`] and [`mutation`] are the roots (with [`customer_query`], [`subscription_query`]
+//!   and [`payment_query`] beside them); [`types`] the object types;
 //! - [`context`] is what each request brings its resolvers: its time, upstream client and
 //!   [`loaders`], which batch upstream calls; [`paging`] maps Relay connections onto browse
 //!   pages;
@@ -32,6 +34,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod nulls;
 pub mod paging;
+pub mod payment_query;
 pub mod query;
 pub mod session;
 pub mod subscription_query;

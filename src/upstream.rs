@@ -2,10 +2,12 @@
 //! one pooled `reqwest` client, HTTP Basic with the API key, connect and request timeouts, and
 //! no automatic retry (Qualpay has no idempotency key, so a retried write could happen twice).
 //! It knows nothing of the vault in this crate; it speaks only the wire format in [`crate::qualpay`].
-//! Identical reads in flight are made once ([`inflight`]).
+//! Identical reads in flight are made once ([`inflight`]). The Payment Gateway (`/pg`) calls
+//! and the transaction reports are in [`payments`].
 
 mod error;
 mod inflight;
+mod payments;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -20,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::UpstreamError;
 use inflight::InFlight;
+pub use payments::PgCall;
 use sha2::{Digest, Sha256};
 
 use crate::metrics::Metrics;
@@ -37,7 +40,8 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
-    /// Where Qualpay's API lives, e.g. `https://api-test.qualpay.com`; `/platform` is appended.
+    /// Where Qualpay's API lives, e.g. `https://api-test.qualpay.com`; `/platform` is appended
+    /// (and `/pg` for the Payment Gateway).
     pub base_url: String,
     pub api_key: String,
     pub connect_timeout: Duration,
@@ -58,6 +62,8 @@ pub struct BrowseParams {
 pub struct Upstream {
     http: reqwest::Client,
     platform: Url,
+    /// The Payment Gateway's base: the same root with `/pg`.
+    pg: Url,
     authorization: HeaderValue,
     metrics: Arc<Metrics>,
     /// The calls left to the GraphQL request this client serves; `None`: unbounded.
@@ -76,8 +82,10 @@ pub enum Scope {
     Key,
     /// One customer of one merchant, acting with the gateway's service key for a customer
     /// session: every call names the merchant (`merchant_id`), customer routes must be this
-    /// customer's, every browse is narrowed to it (and its answer checked), subscriptions are
-    /// changed only after they are found among the customer's, and nothing else is sent.
+    /// customer's, every browse (customers, subscriptions, their attempts, the transaction
+    /// report) is narrowed to it (and its answer checked), subscriptions are changed only after
+    /// they are found among the customer's, and nothing else is sent: no `/pg` call, no
+    /// transaction looked up by `pg_id` alone.
     Customer {
         merchant_id: i64,
         customer_id: Arc<str>,
@@ -107,9 +115,13 @@ impl Scope {
         );
         let refused = UpstreamError::OutOfScope("a customer session cannot make this call");
         match (method.clone(), route) {
-            (Method::GET, "/vault/customer" | "/subscription" | "/subscription/transactions") => {
-                extra.push(narrowed)
-            }
+            (
+                Method::GET,
+                "/vault/customer"
+                | "/subscription"
+                | "/subscription/transactions"
+                | "/reporting/transactions",
+            ) => extra.push(narrowed),
             // A subscription's plan, looked up by its code: not a listing of the plans.
             (Method::GET, "/plan")
                 if query.iter().any(|(name, value)| {
@@ -177,16 +189,21 @@ impl CallBudget {
 
 impl Upstream {
     pub fn new(config: &UpstreamConfig, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
-        let mut platform = Url::parse(config.base_url.trim_end_matches('/'))
+        let root = Url::parse(config.base_url.trim_end_matches('/'))
             .map_err(|e| anyhow::anyhow!("--upstream is not a URL: {e}"))?;
-        if platform.cannot_be_a_base() {
+        if root.cannot_be_a_base() {
             anyhow::bail!("--upstream must be an http(s) URL");
         }
-        platform
-            .path_segments_mut()
-            .map_err(|()| anyhow::anyhow!("--upstream must be an http(s) URL"))?
-            .pop_if_empty()
-            .push("platform");
+        let under = |segment: &str| -> anyhow::Result<Url> {
+            let mut url = root.clone();
+            url.path_segments_mut()
+                .map_err(|()| anyhow::anyhow!("--upstream must be an http(s) URL"))?
+                .pop_if_empty()
+                .push(segment);
+            Ok(url)
+        };
+        let platform = under("platform")?;
+        let pg = under("pg")?;
         let authorization = basic_authorization(&config.api_key)
             .ok_or_else(|| anyhow::anyhow!("the upstream API key cannot be sent in a header"))?;
         let http = reqwest::Client::builder()
@@ -197,6 +214,7 @@ impl Upstream {
         Ok(Self {
             http,
             platform,
+            pg,
             authorization,
             metrics,
             budget: None,
@@ -659,30 +677,7 @@ impl Upstream {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<T, UpstreamError> {
-        let narrowing = self.scope.admit(&method, route, segments, query)?;
-        if let Some(budget) = &self.budget
-            && !budget.take()
-        {
-            return Err(UpstreamError::CallBudgetSpent {
-                limit: budget.limit,
-            });
-        }
-        let mut url = self.platform.clone();
-        url.path_segments_mut()
-            .expect("the base URL was checked to be a base")
-            .extend(segments);
-        let mut request = self
-            .http
-            .request(method.clone(), url)
-            .header(AUTHORIZATION, self.authorization.clone())
-            .query(query)
-            .query(&narrowing);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let request = request
-            .build()
-            .map_err(|e| UpstreamError::Transport(e.without_url().to_string()))?;
+        let request = self.request(&self.platform, &method, route, segments, query, body)?;
         let read_key = (method == Method::GET).then(|| self.call_key(&request));
         let metrics = self.metrics.clone();
         let call = self.http.execute(request);
@@ -719,6 +714,43 @@ impl Upstream {
             });
         }
         Ok(answer)
+    }
+
+    /// A request under `base` (`/platform` or `/pg`), once the scope admits it and the budget
+    /// has a call left: nothing is sent otherwise.
+    fn request<B: Serialize>(
+        &self,
+        base: &Url,
+        method: &Method,
+        route: &'static str,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<reqwest::Request, UpstreamError> {
+        let narrowing = self.scope.admit(method, route, segments, query)?;
+        if let Some(budget) = &self.budget
+            && !budget.take()
+        {
+            return Err(UpstreamError::CallBudgetSpent {
+                limit: budget.limit,
+            });
+        }
+        let mut url = base.clone();
+        url.path_segments_mut()
+            .expect("the base URL was checked to be a base")
+            .extend(segments);
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .query(query)
+            .query(&narrowing);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request
+            .build()
+            .map_err(|e| UpstreamError::Transport(e.without_url().to_string()))
     }
 
     /// Which call a read is: the credential sent upstream, the scope and the whole URL.
@@ -808,6 +840,7 @@ mod tests {
             "/vault/customer",
             "/subscription",
             "/subscription/transactions",
+            "/reporting/transactions",
         ] {
             let extra = admit(Method::GET, route, &[]).expect("allowed");
             assert_eq!(
@@ -838,6 +871,13 @@ mod tests {
             (Method::POST, "/plan"),
             (Method::GET, "/plan"),
             (Method::DELETE, "/plan/{plan_id}/delete"),
+            (Method::POST, "/pg/sale"),
+            (Method::POST, "/pg/auth"),
+            (Method::POST, "/pg/verify"),
+            (Method::POST, "/pg/capture/{pg_id}"),
+            (Method::POST, "/pg/void/{pg_id}"),
+            (Method::POST, "/pg/refund/{pg_id}"),
+            (Method::GET, "/reporting/transactions/bypgid/{pg_id}"),
         ] {
             assert!(
                 matches!(

@@ -10,10 +10,14 @@
 //! | `UPSTREAM_ERROR` | the vault failed or answered something unreadable |
 //! | `UPSTREAM_UNAVAILABLE` | the vault could not be reached or timed out |
 //! | `TOO_MANY_UPSTREAM_CALLS` | the GraphQL request has made all its upstream calls |
+//! | `CARD_DECLINED` | the card's issuer declined a payment (`extensions.responseCode`); the payload still holds the declined payment |
+//! | `PAYMENT_FAILED` | the processor did not answer (`998`): the payment is recorded as failed, nothing was charged |
+//! | `CONFLICT` | the payment's state does not allow it (capture twice, void a settled one, refund more than is left) |
+//! | `OUTCOME_UNKNOWN` | a payment request was sent but its answer was lost: it may have happened; the message says how to find out |
 //! | `INTERNAL` | a fault in the gateway itself |
 //!
-//! When the vault answered, `extensions.upstreamCode` is its envelope `code` and
-//! `extensions.upstreamStatus` its HTTP status.
+//! When the vault answered, `extensions.upstreamCode` is its envelope `code` (for `/pg`, the
+//! numeric `rcode`) and `extensions.upstreamStatus` its HTTP status.
 
 use async_graphql::{Error, ErrorExtensions};
 
@@ -31,6 +35,27 @@ pub enum GatewayError {
     Upstream(#[from] UpstreamError),
     #[error("{0}")]
     Internal(String),
+    /// The issuer declined a payment (`rcode` `0xx`).
+    #[error("the card was declined: {message}")]
+    CardDeclined {
+        response_code: String,
+        message: String,
+    },
+    /// The processor did not answer (`rcode` `998`): recorded as failed, nothing charged.
+    #[error("the payment failed, nothing was charged: {message}")]
+    PaymentFailed {
+        response_code: String,
+        message: String,
+    },
+    /// The payment's state does not allow the operation (`/pg` 409, `rcode` 110-113).
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        upstream_code: Option<i32>,
+    },
+    /// A payment request was sent and its answer lost; the message says how to find out.
+    #[error("{0}")]
+    OutcomeUnknown(String),
 }
 
 impl From<crate::qualpay::FilterError> for GatewayError {
@@ -40,8 +65,33 @@ impl From<crate::qualpay::FilterError> for GatewayError {
 }
 
 impl GatewayError {
+    /// A Payment Gateway failure: a state conflict (409) is `CONFLICT`, an unknown `pg_id`
+    /// (`102`), card or customer (`104`) `NOT_FOUND`; the rest as any upstream error.
+    pub fn from_pg(error: UpstreamError) -> Self {
+        match error {
+            UpstreamError::Status {
+                status: 409,
+                code,
+                message,
+            } => Self::Conflict {
+                message,
+                upstream_code: code,
+            },
+            UpstreamError::Status {
+                status: 400,
+                code: Some(102 | 104),
+                message,
+            } => Self::NotFound(message),
+            other => Self::Upstream(other),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
+            Self::CardDeclined { .. } => "CARD_DECLINED",
+            Self::PaymentFailed { .. } => "PAYMENT_FAILED",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::OutcomeUnknown(_) => "OUTCOME_UNKNOWN",
             Self::BadUserInput(_) | Self::Upstream(UpstreamError::Filter(_)) => "BAD_USER_INPUT",
             Self::NotFound(_) | Self::Upstream(UpstreamError::NotFound(_)) => "NOT_FOUND",
             Self::Forbidden(_) | Self::Upstream(UpstreamError::OutOfScope(_)) => "FORBIDDEN",
@@ -57,6 +107,7 @@ impl GatewayError {
                 "UPSTREAM_UNAVAILABLE"
             }
             Self::Upstream(UpstreamError::CallBudgetSpent { .. }) => "TOO_MANY_UPSTREAM_CALLS",
+            Self::Upstream(UpstreamError::OutcomeUnknown(_)) => "OUTCOME_UNKNOWN",
         }
     }
 }
@@ -71,11 +122,25 @@ impl ErrorExtensions for GatewayError {
         };
         Error::new(message).extend_with(|_, extensions| {
             extensions.set("code", self.code());
-            if let Self::Upstream(UpstreamError::Status { status, code, .. }) = self {
-                if let Some(code) = code {
-                    extensions.set("upstreamCode", *code);
+            match self {
+                Self::Upstream(UpstreamError::Status { status, code, .. }) => {
+                    if let Some(code) = code {
+                        extensions.set("upstreamCode", *code);
+                    }
+                    extensions.set("upstreamStatus", *status);
                 }
-                extensions.set("upstreamStatus", *status);
+                Self::CardDeclined { response_code, .. }
+                | Self::PaymentFailed { response_code, .. } => {
+                    extensions.set("responseCode", response_code.as_str());
+                }
+                Self::Conflict {
+                    upstream_code: Some(code),
+                    ..
+                } => {
+                    extensions.set("upstreamCode", *code);
+                    extensions.set("upstreamStatus", 409);
+                }
+                _ => {}
             }
         })
     }
@@ -131,6 +196,31 @@ mod tests {
         assert_eq!(
             GatewayError::Upstream(UpstreamError::Timeout).code(),
             "UPSTREAM_UNAVAILABLE"
+        );
+        let conflict = GatewayError::from_pg(UpstreamError::Status {
+            status: 409,
+            code: Some(110),
+            message: "already captured".into(),
+        });
+        assert_eq!(conflict.code(), "CONFLICT");
+        let unknown = GatewayError::from_pg(UpstreamError::Status {
+            status: 400,
+            code: Some(102),
+            message: "no such pg_id".into(),
+        });
+        assert_eq!(unknown.code(), "NOT_FOUND");
+        assert_eq!(
+            GatewayError::Upstream(UpstreamError::OutcomeUnknown("x".into())).code(),
+            "OUTCOME_UNKNOWN"
+        );
+        let declined = GatewayError::CardDeclined {
+            response_code: "005".into(),
+            message: "Do not honor".into(),
+        }
+        .extend();
+        assert_eq!(
+            declined.extensions.unwrap().get("responseCode"),
+            Some(&async_graphql::Value::from("005"))
         );
         let error = status(400).extend();
         let extensions = error.extensions.unwrap();

@@ -24,6 +24,8 @@ pub enum NodeRef {
         subscription_id: i64,
         pg_id: String,
     },
+    /// A Payment Gateway transaction, by its `pg_id`.
+    Payment(String),
 }
 
 pub fn customer(customer_id: &str) -> ID {
@@ -50,6 +52,10 @@ pub fn transaction(subscription_id: &str, pg_id: &str) -> ID {
     encode(&["SubscriptionTransaction", subscription_id, pg_id])
 }
 
+pub fn payment(pg_id: &str) -> ID {
+    encode(&["Payment", pg_id])
+}
+
 fn encode(parts: &[&str]) -> ID {
     ID(BASE64.encode(parts.join(":")))
 }
@@ -74,6 +80,7 @@ pub fn decode(id: &str) -> Option<NodeRef> {
             subscription_id: id.parse().ok()?,
             pg_id: (*pg_id).to_owned(),
         }),
+        ["Payment", pg_id] => Some(NodeRef::Payment((*pg_id).to_owned())),
         _ => None,
     }
 }

@@ -8,6 +8,7 @@
 
 mod billing;
 mod customer;
+mod payments;
 
 use std::sync::Arc;
 
@@ -19,6 +20,8 @@ use crate::qualpay::{CustomerVault, RecurringPlan, Subscription, Transaction};
 use crate::upstream::{Upstream, UpstreamError};
 use billing::{PlanByCode, SubscriptionById, SubscriptionsByCustomer, TransactionsBySubscription};
 use customer::CustomerById;
+pub use payments::{Conditions, CustomerPayments, LatestKey, NEWEST_FIRST};
+use payments::{LatestByCustomer, PaymentById, RefundsByPayment};
 
 /// A list a loader yields for one key (a customer's subscriptions, a subscription's payment
 /// attempts), newest first.
@@ -31,6 +34,9 @@ pub struct Loaders {
     subscriptions_by_customer: DataLoader<SubscriptionsByCustomer, HashMapCache>,
     plans: DataLoader<PlanByCode, HashMapCache>,
     transactions: DataLoader<TransactionsBySubscription, HashMapCache>,
+    payments: DataLoader<PaymentById, HashMapCache>,
+    latest_payments: DataLoader<LatestByCustomer, HashMapCache>,
+    refunds: DataLoader<RefundsByPayment, HashMapCache>,
 }
 
 impl Loaders {
@@ -46,6 +52,9 @@ impl Loaders {
             ),
             plans: idle_loader(PlanByCode(upstream.clone()), batches),
             transactions: idle_loader(TransactionsBySubscription(upstream.clone()), batches),
+            payments: idle_loader(PaymentById(upstream.clone()), batches),
+            latest_payments: idle_loader(LatestByCustomer(upstream.clone()), batches),
+            refunds: idle_loader(RefundsByPayment(upstream.clone()), batches),
         }
     }
 
@@ -90,6 +99,57 @@ impl Loaders {
     ) -> Result<List<Transaction>, UpstreamError> {
         let found = self.transactions.load_one(subscription_id).await?;
         Ok(found.unwrap_or_else(|| Arc::new([])))
+    }
+
+    /// The Payment Gateway transaction with this `pg_id`, from the reporting API; `None` when
+    /// there is none.
+    pub async fn payment(&self, pg_id: &str) -> Result<Option<Arc<Transaction>>, UpstreamError> {
+        self.payments.load_one(pg_id.to_owned()).await
+    }
+
+    /// At least the `need` latest payments of the customer that match `conditions` (or all of
+    /// them, when it has fewer), newest first.
+    pub async fn latest_payments(
+        &self,
+        customer_id: &str,
+        need: usize,
+        conditions: Conditions,
+    ) -> Result<Arc<CustomerPayments>, UpstreamError> {
+        let key = LatestKey {
+            customer_id: customer_id.to_owned(),
+            need,
+            conditions,
+        };
+        let found = self.latest_payments.load_one(key).await?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// The refunds of the customer's payment `pg_id`, newest first.
+    pub async fn refunds_of(
+        &self,
+        customer_id: &str,
+        pg_id: &str,
+    ) -> Result<List<Transaction>, UpstreamError> {
+        let key = (customer_id.to_owned(), pg_id.to_owned());
+        let found = self.refunds.load_one(key).await?;
+        Ok(found.unwrap_or_else(|| Arc::new([])))
+    }
+
+    /// Payments read some other way (a page, a fresh read after a write).
+    pub async fn remember_payments(&self, payments: impl IntoIterator<Item = Arc<Transaction>>) {
+        self.payments
+            .feed_many(
+                payments
+                    .into_iter()
+                    .filter_map(|p| Some((p.pg_id.clone()?, p))),
+            )
+            .await;
+    }
+
+    /// After a payment changed: lists that may hold it are asked for again.
+    pub fn forget_payment_lists(&self) {
+        self.latest_payments.clear::<LatestKey>();
+        self.refunds.clear::<(String, String)>();
     }
 
     /// Customers fetched some other way (a page, a write's answer): later links to them in

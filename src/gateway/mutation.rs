@@ -7,6 +7,7 @@ mod address;
 mod billing;
 mod card;
 mod customer;
+mod payment;
 mod session;
 
 use std::sync::Arc;
@@ -64,6 +65,7 @@ pub struct MutationRoot(
     card::CardMutations,
     address::AddressMutations,
     billing::BillingMutations,
+    payment::PaymentMutations,
     session::SessionMutations,
 );
 

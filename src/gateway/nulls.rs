@@ -77,6 +77,9 @@ impl FieldTypes {
         let failed: Vec<(&[PathSegment], Vec<bool>)> = response
             .errors
             .iter()
+            // An error reported beside an answer (a declined charge answers its payment and
+            // `CARD_DECLINED`) leaves the answer in place.
+            .filter(|error| !(beside_an_answer(error) && answered(&response.data, &error.path)))
             .filter_map(|error| {
                 let nullable = self.nullable_steps(&document, root, selection, &error.path)?;
                 Some((error.path.as_slice(), nullable))
@@ -235,6 +238,31 @@ fn null_up(data: &mut Value, path: &[PathSegment], nullable: &[bool]) {
     }
 }
 
+/// The codes of errors a field reports beside its answer rather than instead of it.
+const BESIDE_AN_ANSWER: [&str; 2] = ["CARD_DECLINED", "PAYMENT_FAILED"];
+
+fn beside_an_answer(error: &async_graphql::ServerError) -> bool {
+    let code = error.extensions.as_ref().and_then(|e| e.get("code"));
+    matches!(code, Some(Value::String(code)) if BESIDE_AN_ANSWER.contains(&code.as_str()))
+}
+
+/// Whether the field at `path` answered a value (a failed field is left out or null).
+fn answered(data: &Value, path: &[PathSegment]) -> bool {
+    let mut value = data;
+    for step in path {
+        let next = match (value, step) {
+            (Value::Object(fields), PathSegment::Field(key)) => fields.get(key.as_str()),
+            (Value::List(items), PathSegment::Index(index)) => items.get(*index),
+            _ => None,
+        };
+        match next {
+            Some(next) => value = next,
+            None => return false,
+        }
+    }
+    !path.is_empty() && !matches!(value, Value::Null)
+}
+
 /// Makes each `null` on the way to `path`'s last step an empty object.
 fn reopen(data: &mut Value, path: &[PathSegment]) {
     let mut value = data;
@@ -299,6 +327,22 @@ mod tests {
 
     fn field(name: &str) -> PathSegment {
         PathSegment::Field(name.to_owned())
+    }
+
+    #[test]
+    fn an_error_beside_an_answer_leaves_the_answer() {
+        let data = serde_json::json!({"c": {"id": "A"}, "count": 1});
+        let mut response = Response::new(Value::from_json(data.clone()).expect("json"));
+        let mut error = ServerError::new("declined", None);
+        error.path = vec![field("c")];
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "CARD_DECLINED");
+        response.errors.push(error);
+        let query = "{ c: customer(id: \"A\") { id } count }";
+        FieldTypes::of_sdl(SDL).complete(&mut response, query, None);
+        assert_eq!(response.data.into_json().expect("json"), data);
     }
 
     #[test]

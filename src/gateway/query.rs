@@ -10,6 +10,7 @@ use crate::gateway::context::{loaders, upstream};
 use crate::gateway::customer_query::{CustomerFilter, CustomerOrder};
 use crate::gateway::error::{gql, null_on_error};
 use crate::gateway::paging::{ConnectionTotal, PageArgs, Window, browse_window, connection};
+use crate::gateway::payment_query::PaymentQuery;
 use crate::gateway::subscription_query::SubscriptionFilter;
 use crate::gateway::types::{
     BillingSubscription, BillingSubscriptionConnection, Customer, Node, Plan, subscription_page,
@@ -17,10 +18,10 @@ use crate::gateway::types::{
 use crate::qualpay::codes::PlanStatus;
 use crate::qualpay::{CustomerVault, Filter, RecurringPlan};
 
-/// The query root: customers, and billing.
+/// The query root: customers, billing and payments.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(CustomerQuery, BillingQuery);
+pub struct QueryRoot(CustomerQuery, BillingQuery, PaymentQuery);
 
 #[derive(Default)]
 pub struct CustomerQuery;

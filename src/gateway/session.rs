@@ -53,6 +53,9 @@ pub enum Permission {
     ReadSubscriptions,
     /// Create, change, pause, resume and cancel the customer's subscriptions.
     ManageSubscriptions,
+    /// The customer's payments (`Customer.payments`, `payment(pgId:)` and `node` for its own),
+    /// with their refunds. A session can never charge, capture, void, refund or verify.
+    ReadPayments,
 }
 
 /// The version prefix of every token.

@@ -3,18 +3,24 @@
 //! go through the request's [`crate::gateway::loaders::Loaders`].
 
 mod address;
+mod charge;
 pub mod codes;
 mod customer;
 mod node;
 mod payment;
+mod payment_page;
 mod plan;
 mod subscription;
 
 pub use address::ShippingAddress;
+pub use charge::{IDEMPOTENCY_PREFIX, Payment, PaymentKind, PaymentStatus};
 pub use codes::{BankAccountType, CardBrand};
 pub use customer::Customer;
 pub use node::Node;
 pub use payment::{BankAccount, Card, PaymentMethod};
+pub use payment_page::{
+    CustomerPaymentFilter, PaymentConnection, PaymentFilter, customer_payments, payment_page,
+};
 pub use plan::Plan;
 pub use subscription::{
     BillingSubscription, BillingSubscriptionConnection, SubscriptionTransaction, subscription_page,

@@ -30,6 +30,10 @@ pub enum UpstreamError {
     /// another customer: the answer is the same).
     #[error("{0}")]
     NotFound(&'static str),
+    /// A Payment Gateway write was sent but its answer was lost (a timeout, a connection reset,
+    /// a proxy's 502-504, an unreadable 200): it may or may not have happened.
+    #[error("the payment gateway's answer was lost: {0}")]
+    OutcomeUnknown(String),
     /// A browse condition the filter grammar cannot carry; nothing was sent.
     #[error(transparent)]
     Filter(#[from] crate::qualpay::FilterError),

@@ -276,7 +276,6 @@ impl PaymentService {
         if !(1..=999).contains(&currency) {
             problems.push("tran_currency: must be an ISO 4217 numeric code (840 for USD)");
         }
-        let cvv = request.cvv2.as_ref().map(|c| c.expose().clone());
         let (Some(amount), true) = (amount, problems.is_empty()) else {
             return Err(PgError::new(
                 "103",
@@ -289,7 +288,9 @@ impl PaymentService {
             "charge"
         };
         let source = self.source(merchant_id, &request, purpose, now).await?;
-        if let Some(cvv) = &cvv {
+        // The CVV stays in the request's `Secret` (wiped when dropped): it is never copied out.
+        let cvv = request.cvv2.as_ref().map(|c| c.expose().as_str());
+        if let Some(cvv) = cvv {
             let brand = source
                 .card_type
                 .as_deref()
@@ -315,7 +316,7 @@ impl PaymentService {
             _ => processor::authorize(&Authorization {
                 card_number: source.number.expose(),
                 exp_date: source.exp_date.as_deref(),
-                cvv: cvv.as_deref(),
+                cvv,
                 avs_zip: request.avs_zip.as_deref(),
                 avs_address: request.avs_address.as_deref(),
                 amount,
@@ -1012,10 +1013,8 @@ impl PaymentService {
             amt_captured: Some(amount),
             amt_refunded: 0,
             purchase_id: request.purchase_id.clone().or(original.purchase_id.clone()),
-            merch_ref_num: request
-                .merch_ref_num
-                .clone()
-                .or(original.merch_ref_num.clone()),
+            // Not the original's: a caller's reference (or idempotency key) is its own.
+            merch_ref_num: request.merch_ref_num.clone(),
             tran_time: time_text(now),
             tran_date: day_text(now),
             expires_at: None,

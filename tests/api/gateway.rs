@@ -15,6 +15,7 @@ mod errors;
 mod modules;
 mod mutations;
 mod paging;
+mod payments;
 mod persisted_queries;
 mod schema;
 mod secrets;

@@ -16,7 +16,7 @@ const IN_CHUNK: usize = 100;
 const PAGE: i64 = 100;
 
 /// Every item whose `field` is one of `ids`: one browse per 100 ids, all pages of each.
-async fn browse_in<T, F, Fut>(
+pub(super) async fn browse_in<T, F, Fut>(
     field: &'static str,
     ids: &[String],
     order_on: &'static str,
@@ -60,7 +60,7 @@ where
 }
 
 /// Keys that can be sent in the filter grammar; no object can have the others.
-fn sendable(keys: &[String]) -> Vec<String> {
+pub(super) fn sendable(keys: &[String]) -> Vec<String> {
     keys.iter()
         .filter(|k| Filter::sendable(k))
         .cloned()

@@ -5,11 +5,15 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::codes::SubscriptionStatus;
-use super::{BankAccount, BillingSubscription, Card, PaymentMethod, ShippingAddress};
+use super::{
+    BankAccount, BillingSubscription, Card, CustomerPaymentFilter, PaymentConnection,
+    PaymentMethod, ShippingAddress, customer_payments,
+};
 use crate::gateway::access::{Needs, Permission};
 use crate::gateway::context::loaders;
 use crate::gateway::error::gql;
 use crate::gateway::ids;
+use crate::gateway::paging::PageArgs;
 use crate::qualpay::CustomerVault;
 
 /// A customer in the vault. Cards, bank accounts and addresses come with the customer in one
@@ -209,6 +213,31 @@ impl Customer {
                     .is_none_or(|wanted| wanted.contains(&s.status_code()))
             })
             .collect())
+    }
+
+    /// The customer's payments (Payment Gateway transactions), newest first, a page at a time:
+    /// 10 when neither `first` nor `last` is given, at most 100. The payments of every customer
+    /// of a request are read in one batched browse.
+    #[graphql(
+        complexity = "crate::gateway::cost::page(first, last, child_complexity)",
+        guard = "Needs(Permission::ReadPayments)"
+    )]
+    pub async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CustomerPaymentFilter>,
+    ) -> Result<PaymentConnection> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        customer_payments(ctx, self.key(), args, filter).await
     }
 
     #[graphql(guard = "Needs(Permission::ReadShippingAddresses)")]

@@ -3,8 +3,8 @@
 use async_graphql::{Context, ID, Interface, Result};
 
 use super::{
-    BankAccount, BillingSubscription, Card, Customer, PaymentMethod, Plan, ShippingAddress,
-    SubscriptionTransaction,
+    BankAccount, BillingSubscription, Card, Customer, Payment, PaymentMethod, Plan,
+    ShippingAddress, SubscriptionTransaction,
 };
 use crate::gateway::access::{self, Permission};
 use crate::gateway::context::loaders;
@@ -22,6 +22,7 @@ pub enum Node {
     Plan(Plan),
     BillingSubscription(BillingSubscription),
     SubscriptionTransaction(SubscriptionTransaction),
+    Payment(Payment),
 }
 
 impl Node {
@@ -38,6 +39,7 @@ impl Node {
             NodeRef::Subscription(_) | NodeRef::Transaction { .. } => {
                 access::needs(ctx, Permission::ReadSubscriptions)?
             }
+            NodeRef::Payment(_) => access::needs(ctx, Permission::ReadPayments)?,
             NodeRef::Customer(customer_id) => access::customer(ctx, customer_id, None)?,
             NodeRef::PaymentMethod { customer_id, .. } => {
                 access::customer(ctx, customer_id, Some(Permission::ReadPaymentMethods))?
@@ -77,6 +79,10 @@ impl Node {
                         let transaction = SubscriptionTransaction::of(customer_id, t.clone());
                         Node::SubscriptionTransaction(transaction)
                     }))
+            }
+            NodeRef::Payment(pg_id) => {
+                let found = loaders(ctx)?.payment(&pg_id).await.map_err(gql)?;
+                Ok(found.map(|row| Node::Payment(Payment::new(row))))
             }
             NodeRef::Customer(customer_id) => {
                 Ok(customer(ctx, &customer_id).await?.map(Node::Customer))
