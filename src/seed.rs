@@ -1,16 +1,16 @@
 //! Demo data for a fresh embedded vault: a handful of customers with cards, a bank account and
-//! shipping addresses, three plans and four subscriptions, added through the same REST client
-//! the gateway uses.
+//! shipping addresses, three plans, four subscriptions and a few payments (a sale, an auth and a
+//! decline), added through the same REST client the gateway uses.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::qualpay::{
     AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, AddSubscriptionRequest,
-    PlanRequest,
+    PgRequest, PlanRequest,
 };
 use crate::secret::Secret;
-use crate::upstream::{BrowseParams, Upstream, UpstreamError};
+use crate::upstream::{BrowseParams, PgCall, Upstream, UpstreamError};
 
 /// Adds the demo customers when the vault has none; their subscriptions start on `today`.
 /// Returns how many customers were added.
@@ -44,6 +44,20 @@ pub async fn seed_if_empty(upstream: &Upstream, today: NaiveDate) -> Result<usiz
             ..AddSubscriptionRequest::default()
         };
         upstream.add_subscription(&subscription).await?;
+    }
+    for (call, customer_id, amount) in [
+        (PgCall::Sale, "ADALOVELACE", Decimal::new(4900, 2)),
+        (PgCall::Auth, "GRACEHOPPER", Decimal::new(12000, 2)),
+        // Its primary card declines: a DECLINED payment to look at.
+        (PgCall::Sale, "ACMECORP", Decimal::new(2500, 2)),
+    ] {
+        let payment = PgRequest {
+            amt_tran: Some(amount),
+            customer_id: Some(customer_id.into()),
+            purchase_id: Some("DEMO".into()),
+            ..PgRequest::default()
+        };
+        upstream.pg(call, &payment).await?;
     }
     Ok(customers.len())
 }

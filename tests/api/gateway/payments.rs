@@ -790,3 +790,49 @@ async fn customers_payments_read_a_further_page_only_when_the_first_cannot_hold_
     assert_eq!(alone["customer"]["payments"]["totalCount"], 101);
     assert_eq!(cost, 3, "the customer, one page of payments, and the count");
 }
+
+#[tokio::test]
+async fn the_demo_data_has_a_sale_an_auth_and_a_decline() {
+    // The seed runs as `serve` runs it after it listens, here awaited rather than raced.
+    let app = GatewayApp::spawn().await;
+    let config = vaultql::upstream::UpstreamConfig {
+        base_url: app.base.clone(),
+        api_key: GATEWAY_KEY.to_owned(),
+        connect_timeout: std::time::Duration::from_secs(2),
+        request_timeout: std::time::Duration::from_secs(15),
+    };
+    let upstream = vaultql::upstream::Upstream::new(&config, Arc::default()).expect("a client");
+    let today = crate::helpers::test_now().date_naive();
+    let added = vaultql::seed::seed_if_empty(&upstream, today)
+        .await
+        .expect("the seed");
+    assert!(added > 0);
+    let data = app
+        .data(
+            "{ payments(first: 20) { edges { node { kind status customer { customerId } } } } }",
+            json!({}),
+        )
+        .await;
+    let seen: Vec<(String, String, String)> = data["payments"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| {
+            let node = &edge["node"];
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (
+                text(&node["customer"]["customerId"]),
+                text(&node["kind"]),
+                text(&node["status"]),
+            )
+        })
+        .collect();
+    for (customer, kind, status) in [
+        ("ACMECORP", "SALE", "DECLINED"),
+        ("ADALOVELACE", "SALE", "CAPTURED"),
+        ("GRACEHOPPER", "AUTH", "AUTHORIZED"),
+    ] {
+        let payment = (customer.to_owned(), kind.to_owned(), status.to_owned());
+        assert!(seen.contains(&payment), "{payment:?} in {seen:?}");
+    }
+}
