@@ -378,7 +378,12 @@ impl PaymentService {
             avs_result: authorized.avs_result.map(str::to_owned),
             cvv2_result: authorized.cvv2_result.map(str::to_owned),
             amt_requested: amount,
-            amt_tran: authorized.approved,
+            // A decline is reported for the amount asked; an approval for the amount approved.
+            amt_tran: if approved {
+                authorized.approved
+            } else {
+                amount
+            },
             amt_captured: captured.then_some(authorized.approved),
             amt_refunded: 0,
             tran_currency: currency.to_string(),

@@ -307,6 +307,11 @@ async fn test_cards_decline_with_their_codes_and_only_the_common_fields() {
         let row = report(&app, &pg_id(&resp)).await;
         let expected = if rcode == "998" { "F" } else { "D" };
         assert_eq!(row["tran_status"], expected, "{number}");
+        assert_eq!(
+            row["amt_tran"],
+            json!(10.0),
+            "a decline is reported for its amount"
+        );
     }
     let cvv = pg(
         &app,

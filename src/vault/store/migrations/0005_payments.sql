@@ -16,7 +16,8 @@ CREATE TABLE pg_transactions (
     avs_result       TEXT,
     cvv2_result      TEXT,
     amt_requested    BIGINT    NOT NULL CHECK (amt_requested >= 0),
-    -- What was approved (less than requested on a partial approval; 0 when declined).
+    -- The amount: what was approved (less than requested on a partial approval), or what was
+    -- asked for when declined or failed.
     amt_tran         BIGINT    NOT NULL CHECK (amt_tran >= 0),
     amt_captured     BIGINT    CHECK (amt_captured >= 0 AND amt_captured <= amt_tran),
     amt_refunded     BIGINT    NOT NULL DEFAULT 0
