@@ -710,7 +710,18 @@ impl PaymentService {
             Err(VaultError::NotFound(_)) => false,
             Err(error) => return Err(error.into()),
         };
+        // The vault keeps a billing zip with every card (its add-card rule): `avs_zip` here, or
+        // the `customer` object's `billing_zip` for a new customer.
+        let zip_missing = || {
+            PgError::new(
+                "103",
+                "avs_zip: is required to store the card on a customer (tokenize with customer_id)",
+            )
+        };
         if exists {
+            if card.billing_zip.is_none() {
+                return Err(zip_missing());
+            }
             self.vault
                 .add_card_opened(merchant_id, customer_id, card, now)
                 .await?;
@@ -734,6 +745,9 @@ impl PaymentService {
             card.billing_zip4 = billing.billing_zip4;
             card.billing_country = billing.billing_country;
             card.billing_country_code = billing.billing_country_code;
+            if card.billing_zip.is_none() {
+                return Err(zip_missing());
+            }
             card.primary = Some(true);
             let fields = customer.fields();
             let add = AddCustomerRequest {

@@ -552,6 +552,25 @@ async fn an_auth_with_tokenize_creates_the_vault_customer_and_recharges_its_card
     let row = report(&app, &pg_id(&recharge)).await;
     assert_eq!(row["tran_type"], "recharge");
     assert_eq!(row["pg_id_orig"], pg_id(&sale).as_str());
+    // Storing a card on a customer needs its billing zip (`avs_zip`): refused, nothing charged.
+    let before = browse(&app, "count=1").await["totalRecords"].clone();
+    let no_zip = json!({"amt_tran": 1, "card_number": "5555555555554444", "exp_date": "1230",
+                        "tokenize": true, "customer_id": "PGADA"});
+    let refused = pg(&app, "/pg/sale", &no_zip).await;
+    assert_rcode(&refused, 400, "103");
+    assert!(
+        refused.json["rmsg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("avs_zip")
+    );
+    assert_eq!(browse(&app, "count=1").await["totalRecords"], before);
+    assert_eq!(
+        app.customer_data("PGADA").await["billing_cards"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
     // A card_id of another customer is refused.
     app.create_customer("PGOTHER").await;
     let wrong = json!({"amt_tran": 1, "customer_id": "PGOTHER", "card_id": card_id});
