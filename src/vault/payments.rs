@@ -149,6 +149,8 @@ struct Source {
     fingerprint: Vec<u8>,
     first_name: Option<String>,
     last_name: Option<String>,
+    /// The billing zip a token was made with, for storing it on a customer.
+    zip: Option<String>,
     /// A single-use token, used up by this request.
     single_use_token: Option<String>,
     /// A number from the request itself, which `tokenize` may store.
@@ -288,6 +290,16 @@ impl PaymentService {
             "charge"
         };
         let source = self.source(merchant_id, &request, purpose, now).await?;
+        // A single-use token is used up here, whatever the outcome: of two requests with it,
+        // one gets it.
+        if let Some(token) = &source.single_use_token
+            && !self
+                .store
+                .claim_token(merchant_id, token, &time_text(now))
+                .await?
+        {
+            return Err(token_gone());
+        }
         // The CVV stays in the request's `Secret` (wiped when dropped): it is never copied out.
         let cvv = request.cvv2.as_ref().map(|c| c.expose().as_str());
         if let Some(cvv) = cvv {
@@ -406,14 +418,8 @@ impl PaymentService {
             settle_date: None,
         };
         let duplicate = duplicate_key(&request, &row, now);
-        let recorded = self
-            .store
-            .record(&row, duplicate.as_ref(), source.single_use_token.as_deref())
-            .await?;
-        let saved = match recorded {
-            Recorded::New(saved) | Recorded::Duplicate(saved) => saved,
-            Recorded::TokenGone => return Err(token_gone()),
-        };
+        let recorded = self.store.record(&row, duplicate.as_ref()).await?;
+        let (Recorded::New(saved) | Recorded::Duplicate(saved)) = recorded;
         Ok(reply(&saved, request.echo_fields))
     }
 
@@ -482,6 +488,7 @@ impl PaymentService {
                 fingerprint: self.vault.fingerprint(merchant_id, number.expose()),
                 first_name: None,
                 last_name: None,
+                zip: None,
                 single_use_token: None,
                 fresh: Some(Fresh::Card),
             });
@@ -518,6 +525,7 @@ impl PaymentService {
                 fingerprint,
                 first_name: None,
                 last_name: None,
+                zip: None,
                 single_use_token: None,
                 fresh: Some(Fresh::Ach {
                     routing,
@@ -609,6 +617,7 @@ impl PaymentService {
             fingerprint: card.fingerprint,
             first_name: card.billing_first_name,
             last_name: card.billing_last_name,
+            zip: None,
             single_use_token: None,
             fresh: None,
         })
@@ -645,6 +654,7 @@ impl PaymentService {
             fingerprint: token.fingerprint,
             first_name,
             last_name,
+            zip: token.avs_zip,
             fresh: None,
         })
     }
@@ -689,7 +699,7 @@ impl PaymentService {
             }),
             billing_first_name: source.first_name.clone(),
             billing_last_name: source.last_name.clone(),
-            billing_zip: request.avs_zip.clone(),
+            billing_zip: request.avs_zip.clone().or(source.zip.clone()),
             billing_addr1: request.avs_address.clone(),
             ..AddBillingCardRequest::default()
         };
@@ -914,6 +924,26 @@ impl PaymentService {
         self.vault
             .open_audited(merchant_id, &token.card_id, &sealed, &aad, purpose, now)
             .await
+    }
+
+    /// Uses up a token for a customer's card (see [`PaymentStore::claim_token`]).
+    pub async fn claim_token(
+        &self,
+        merchant_id: i64,
+        card_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
+        if self
+            .store
+            .claim_token(merchant_id, card_id, &time_text(now))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(VaultError::invalid(
+                "card_id: no such token, or it is used or expired",
+            ))
+        }
     }
 
     /// Removes a token once it became a customer's card.

@@ -778,3 +778,63 @@ async fn recurring_billing_charges_are_reported_with_their_subscription() {
         "102",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_single_use_token_is_used_once_however_many_requests_race_for_it() {
+    let app = billing_app().await;
+    let tokenize =
+        json!({"card_number": VISA, "exp_date": "1230", "single_use": true, "avs_zip": "94402"});
+    let token = pg(&app, "/pg/tokenize", &tokenize).await;
+    let card_id = token.json["card_id"].as_str().unwrap().to_owned();
+    let sale = json!({"amt_tran": 3, "card_id": card_id});
+    let answers = join_all((0..8).map(|_| pg(&app, "/pg/sale", &sale))).await;
+    let rcodes: Vec<&str> = answers
+        .iter()
+        .filter_map(|a| a.json["rcode"].as_str())
+        .collect();
+    assert_eq!(
+        rcodes.iter().filter(|r| **r == "000").count(),
+        1,
+        "{rcodes:?}"
+    );
+    assert_eq!(
+        rcodes.iter().filter(|r| **r == "105").count(),
+        7,
+        "{rcodes:?}"
+    );
+    let charged = browse(&app, &format!("filter=card_id,EQ,{card_id}")).await;
+    assert_eq!(charged["totalRecords"], 1);
+
+    // Two customers racing to add one token: one gets the card.
+    for id in ["PGRACE1", "PGRACE2"] {
+        app.create_customer(id).await;
+    }
+    let token = pg(&app, "/pg/tokenize", &tokenize).await;
+    let card_id = token.json["card_id"].as_str().unwrap().to_owned();
+    let add = |id: &'static str| {
+        let app = app.clone();
+        let card_id = card_id.clone();
+        async move {
+            app.post(
+                &format!("{}/billing", customer_path(id)),
+                &json!({"card_id": card_id, "verify": true}),
+            )
+            .await
+            .status
+        }
+    };
+    let (first, second) = tokio::join!(add("PGRACE1"), add("PGRACE2"));
+    let mut statuses = [first, second];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400]);
+
+    // A token's zip goes with it onto the customer a charge stores it on.
+    let token = pg(&app, "/pg/tokenize", &tokenize).await;
+    let card_id = token.json["card_id"].as_str().unwrap().to_owned();
+    app.create_customer("PGZIP").await;
+    let charge =
+        json!({"amt_tran": 4, "card_id": card_id, "customer_id": "PGZIP", "tokenize": true});
+    let charged = pg(&app, "/pg/sale", &charge).await;
+    assert_rcode(&charged, 200, "000");
+    assert_eq!(charged.json["card_id"], card_id.as_str());
+}

@@ -67,6 +67,11 @@ async fn add_token(
             "verify: a single-use token becomes a customer's card only with verify: true",
         ));
     }
+    // Of two requests adding one single-use token, one gets it.
+    state
+        .payments
+        .claim_token(merchant_id, card_id, now)
+        .await?;
     if token.kind == "ach" {
         request.dda_number = Some(number);
         request.tr_number = token.tr_number.clone();

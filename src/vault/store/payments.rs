@@ -198,8 +198,6 @@ pub enum Recorded {
     New(PgTransactionRow),
     /// An approved transaction within the duplicate window: the new one was not recorded.
     Duplicate(PgTransactionRow),
-    /// The single-use token the request named was used or expired meanwhile.
-    TokenGone,
 }
 
 /// Why a lifecycle change was refused, for the caller to explain.
@@ -222,14 +220,22 @@ pub trait PaymentStore: Send + Sync {
         open_batch: &str,
     ) -> Result<(), StoreError>;
 
-    /// Records a transaction in one database transaction with what it depends on: the duplicate
-    /// check (when `duplicate` is given) and the use of a single-use token (`consume_token`).
+    /// Records a transaction in one database transaction with its duplicate check (when
+    /// `duplicate` is given).
     async fn record(
         &self,
         row: &PgTransactionRow,
         duplicate: Option<&DuplicateKey>,
-        consume_token: Option<&str>,
     ) -> Result<Recorded, StoreError>;
+
+    /// Uses up a single-use token (or finds a permanent one live): whether it could be used
+    /// at `now`. Of two requests with one single-use token, one gets it.
+    async fn claim_token(
+        &self,
+        merchant_id: i64,
+        card_id: &str,
+        now: &str,
+    ) -> Result<bool, StoreError>;
 
     async fn transaction(
         &self,
@@ -405,7 +411,6 @@ macro_rules! payment_store {
                 &self,
                 row: &$crate::vault::store::payments::PgTransactionRow,
                 duplicate: Option<&$crate::vault::store::payments::DuplicateKey>,
-                consume_token: Option<&str>,
             ) -> Result<$crate::vault::store::payments::Recorded, $crate::vault::store::StoreError>
             {
                 use $crate::vault::store::payments::{PgTransactionRow, Recorded};
@@ -436,27 +441,31 @@ macro_rules! payment_store {
                         return Ok(Recorded::Duplicate(first));
                     }
                 }
-                if let Some(card_id) = consume_token {
-                    let used = sqlx::query(
-                        "UPDATE pg_tokens SET used_at = $1 WHERE merchant_id = $2 \
-                         AND card_id = $3 AND used_at IS NULL \
-                         AND (expires_at IS NULL OR expires_at > $1)",
-                    )
-                    .bind(&row.tran_time)
-                    .bind(row.merchant_id)
-                    .bind(card_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    if used.rows_affected() != 1 {
-                        return Ok(Recorded::TokenGone);
-                    }
-                }
                 let saved: PgTransactionRow =
                     bind_transaction!(sqlx::query_as($crate::vault::store::payments::INSERT_TRANSACTION), row)
                         .fetch_one(&mut *tx)
                         .await?;
                 tx.commit().await?;
                 Ok(Recorded::New(saved))
+            }
+
+            async fn claim_token(
+                &self,
+                merchant_id: i64,
+                card_id: &str,
+                now: &str,
+            ) -> Result<bool, $crate::vault::store::StoreError> {
+                let used = sqlx::query(
+                    "UPDATE pg_tokens SET used_at = CASE WHEN single_use THEN $1 END \
+                     WHERE merchant_id = $2 AND card_id = $3 AND used_at IS NULL \
+                     AND (expires_at IS NULL OR expires_at > $1)",
+                )
+                .bind(now)
+                .bind(merchant_id)
+                .bind(card_id)
+                .execute(&self.$writer)
+                .await?;
+                Ok(used.rows_affected() == 1)
             }
 
             async fn transaction(
