@@ -114,6 +114,8 @@ impl Application {
             max_auth_failures: args.max_auth_failures,
             session_keys,
             readiness: embedded.iter().map(|v| v.readiness.clone()).collect(),
+            card_fields: embedded.is_some().then(|| "/embedded/frame".to_owned()),
+            demo: embedded.is_some() && args.listen.ip().is_loopback(),
         };
         let mut router = gateway::router(upstream.clone(), metrics, settings);
         let seed = embedded.is_some() && !args.no_seed;

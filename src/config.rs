@@ -222,6 +222,27 @@ pub struct VaultArgs {
     #[arg(long, env = "VAULTQL_CLOCK_ADVANCE_WAIT_MS", default_value_t = 5_000)]
     pub advance_wait_ms: u64,
 
+    /// How long an embedded-fields transient key (`GET /platform/embedded`) lives without
+    /// use, in minutes; each declined card moves its end this far from the decline.
+    #[arg(long, env = "VAULTQL_EMBEDDED_KEY_IDLE_MINUTES", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub embedded_key_idle_minutes: u32,
+
+    /// The longest a transient key lives, however it is used, in hours.
+    #[arg(long, env = "VAULTQL_EMBEDDED_KEY_MAX_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(1..=12))]
+    pub embedded_key_max_hours: u32,
+
+    /// A page origin allowed to frame the hosted card fields (`scheme://host[:port]`;
+    /// repeatable). The vault's own origin always is.
+    #[arg(
+        long = "embedded-origin",
+        env = "VAULTQL_EMBEDDED_ORIGINS",
+        value_delimiter = ',',
+        value_parser = parse_origin
+    )]
+    pub embedded_origins: Vec<String>,
+
     /// Where the time comes from: the system clock, or a fixed instant that tests and
     /// benchmarks pin (not a command-line setting).
     #[arg(skip)]
@@ -254,6 +275,9 @@ impl VaultArgs {
             billing_interval_secs: 60,
             billing_batch_size: 500,
             advance_wait_ms: 5_000,
+            embedded_key_idle_minutes: 30,
+            embedded_key_max_hours: 12,
+            embedded_origins: Vec::new(),
             time: TimeSource::System,
         }
     }

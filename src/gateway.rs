@@ -23,6 +23,7 @@ pub mod context;
 pub mod cost;
 pub mod credentials;
 pub mod customer_query;
+pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod graphiql;
@@ -54,7 +55,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::UpstreamBatch;
 use crate::gateway::access::Caller;
-use crate::gateway::context::{RequestTime, SessionIssuer};
+use crate::gateway::context::{CardFields, RequestTime, SessionIssuer};
 use crate::gateway::credentials::Credential;
 use crate::gateway::error::GatewayError;
 use crate::gateway::idle::IdleBatches;
@@ -165,6 +166,10 @@ pub struct Settings {
     pub session_keys: Arc<SessionKeys>,
     /// What `/readyz` checks besides the upstream (the embedded vault's database).
     pub readiness: Vec<Arc<dyn readiness::Check>>,
+    /// The hosted card fields page `createCardSetup` names: the embedded vault's.
+    pub card_fields: Option<String>,
+    /// Serve the demo checkout page (`/demo/add-card`): embedded vault on loopback only.
+    pub demo: bool,
 }
 
 /// The window over which failed authentications are counted per client address.
@@ -185,7 +190,10 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         max_auth_failures,
         session_keys,
         readiness,
+        card_fields,
+        demo,
     } = settings;
+    let demo_routes = demo.then(|| demo::routes(session_keys.clone(), upstream.clone(), time));
     let schema = schema();
     let field_types = nulls::FieldTypes::of_sdl(&schema.sdl());
     // Each request acts for its caller: a secret key with its own upstream client, a customer
@@ -216,13 +224,15 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
                 (Caller::Customer(session), upstream, None)
             }
         };
+        let card_fields = card_fields.clone();
         Ok(Arc::new(
             move |request: async_graphql::Request, batches: &IdleBatches| {
                 let request = request
                     .data(RequestTime(now))
                     .data(caller.clone())
                     .data(Loaders::per_request(&upstream, upstream_batch, batches))
-                    .data(upstream.clone());
+                    .data(upstream.clone())
+                    .data(CardFields(card_fields.clone()));
                 match &issuer {
                     Some(issuer) => request.data(issuer.clone()),
                     None => request,
@@ -235,7 +245,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         metrics,
         readiness: checks.chain(readiness).collect(),
     };
-    Router::new()
+    let router = Router::new()
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -260,7 +270,11 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
                 guard::limit_auth_failures,
             ))
             .layer(cors(&cors_origins)),
-        )
+        );
+    match demo_routes {
+        Some(demo) => router.merge(demo),
+        None => router,
+    }
 }
 
 /// GraphiQL on `GET /graphql`, its Headers tab filled with `development_key` when there is one.

@@ -7,6 +7,7 @@
 
 mod billing;
 pub mod codes;
+mod embedded;
 mod envelope;
 pub mod filter;
 pub mod money;
@@ -14,6 +15,7 @@ mod payments;
 mod vault;
 
 pub use billing::*;
+pub use embedded::EmbeddedKey;
 pub use envelope::{ApiResponse, Envelope, ListResponse, SUCCESS_MESSAGE};
 pub use filter::{Filter, FilterError};
 pub use payments::*;

@@ -28,10 +28,10 @@ use sha2::{Digest, Sha256};
 use crate::metrics::Metrics;
 use crate::qualpay::{
     AddBillingCardRequest, AddCustomerRequest, AddShippingAddressRequest, AddSubscriptionRequest,
-    ApiResponse, ArchivePlanRequest, CardIdRequest, CustomerVault, Envelope, Filter, ListResponse,
-    PlanRequest, RecurringPlan, ShippingIdRequest, Subscription, SubscriptionActionRequest,
-    Transaction, UpdateBillingCardRequest, UpdateCustomerRequest, UpdateShippingAddressRequest,
-    UpdateSubscriptionRequest,
+    ApiResponse, ArchivePlanRequest, CardIdRequest, CustomerVault, EmbeddedKey, Envelope, Filter,
+    ListResponse, PlanRequest, RecurringPlan, ShippingIdRequest, Subscription,
+    SubscriptionActionRequest, Transaction, UpdateBillingCardRequest, UpdateCustomerRequest,
+    UpdateShippingAddressRequest, UpdateSubscriptionRequest,
 };
 
 /// Idle pooled connections are closed before the 60 s keep-alive of common load balancers, so
@@ -122,6 +122,8 @@ impl Scope {
                 | "/subscription/transactions"
                 | "/reporting/transactions",
             ) => extra.push(narrowed),
+            // A transient key tokenizes one card for whoever holds it, nothing else.
+            (Method::GET, "/embedded") => {}
             // A subscription's plan, looked up by its code: not a listing of the plans.
             (Method::GET, "/plan")
                 if query.iter().any(|(name, value)| {
@@ -637,6 +639,15 @@ impl Upstream {
     }
 
     /// Whether the vault answers an authenticated request (for `/readyz`).
+    /// `GET /embedded`: a transient key for the embedded card fields. A customer session's
+    /// client may ask for one (it can tokenize a card and do nothing else).
+    pub async fn embedded_key(&self) -> Result<EmbeddedKey, UpstreamError> {
+        data(
+            self.send(Method::GET, "/embedded", &["embedded"], &[], None::<&()>)
+                .await?,
+        )
+    }
+
     pub async fn ready(&self) -> Result<(), UpstreamError> {
         let params = BrowseParams {
             count: 1,

@@ -13,6 +13,7 @@ pub mod billing;
 pub mod clock;
 pub mod crypto;
 pub mod domain;
+pub mod embedded;
 pub mod error;
 pub mod extract;
 pub mod filter;
@@ -39,6 +40,7 @@ use crate::vault::auth::{ApiKeys, HasApiKeys};
 use crate::vault::billing::{BillingService, engine};
 use crate::vault::clock::Clock;
 use crate::vault::crypto::{MasterKey, random_alphanumeric};
+use crate::vault::embedded::{EmbeddedSettings, Lifetime};
 use crate::vault::payments::PaymentService;
 use crate::vault::service::VaultService;
 use crate::vault::store::{Database, PostgresStore, SqliteStore, StoreError, VaultStore};
@@ -88,6 +90,7 @@ impl readiness::Check for DatabaseReady {
 pub struct VaultState {
     pub service: Arc<VaultService>,
     pub payments: Arc<PaymentService>,
+    pub embedded: EmbeddedSettings,
     pub billing: Arc<BillingService>,
     pub clock: Clock,
     pub keys: ApiKeys,
@@ -141,9 +144,17 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         specs.push(dev.spec);
     }
     let payments = Arc::new(PaymentService::new(service.clone(), database.clone()));
+    let embedded = EmbeddedSettings {
+        lifetime: Lifetime {
+            idle: chrono::Duration::minutes(i64::from(args.embedded_key_idle_minutes)),
+            max: chrono::Duration::hours(i64::from(args.embedded_key_max_hours)),
+        },
+        origins: args.embedded_origins.clone(),
+    };
     let state = VaultState {
         service,
         payments,
+        embedded,
         billing,
         clock,
         keys: ApiKeys::new(&specs),

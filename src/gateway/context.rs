@@ -25,6 +25,18 @@ pub struct SessionIssuer {
     pub service: Upstream,
 }
 
+/// Where the hosted card fields are served (the embedded vault's `/embedded/frame`), when the
+/// gateway knows: request data.
+#[derive(Clone)]
+pub struct CardFields(pub Option<String>);
+
+/// The hosted card fields page, if the gateway serves one.
+pub fn card_fields(ctx: &Context<'_>) -> Option<String> {
+    ctx.data::<CardFields>()
+        .ok()
+        .and_then(|fields| fields.0.clone())
+}
+
 /// The request's time.
 pub fn request_time(ctx: &Context<'_>) -> Result<DateTime<Utc>> {
     ctx.data::<RequestTime>()

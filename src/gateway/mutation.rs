@@ -6,6 +6,7 @@
 mod address;
 mod billing;
 mod card;
+mod card_setup;
 mod customer;
 mod payment;
 mod session;
@@ -63,6 +64,7 @@ pub(crate) use per_mutation;
 pub struct MutationRoot(
     customer::CustomerMutations,
     card::CardMutations,
+    card_setup::CardSetupMutations,
     address::AddressMutations,
     billing::BillingMutations,
     payment::PaymentMutations,

@@ -149,7 +149,7 @@ struct Source {
     fingerprint: Vec<u8>,
     first_name: Option<String>,
     last_name: Option<String>,
-    /// The billing zip a token was made with, for storing it on a customer.
+    /// The billing zip the token was made with, for storing it on a customer.
     zip: Option<String>,
     /// A single-use token, used up by this request.
     single_use_token: Option<String>,
@@ -225,6 +225,11 @@ fn random_pg_id() -> String {
 impl PaymentService {
     pub fn new(vault: Arc<VaultService>, store: Arc<dyn PaymentStore>) -> Self {
         Self { vault, store }
+    }
+
+    /// The store, for what builds on payments (the embedded fields' keys).
+    pub fn store(&self) -> &dyn PaymentStore {
+        &*self.store
     }
 
     /// Applies what the clock says happened since the last request: batches that closed and

@@ -2,6 +2,7 @@
 
 mod billing;
 mod customers;
+mod embedded;
 mod pg;
 mod plans;
 mod reporting;
@@ -104,6 +105,7 @@ pub fn router() -> Router<VaultState> {
             "/platform/subscription/{subscription_id}/cancel",
             post(subscriptions::cancel),
         )
+        .route("/platform/embedded", get(embedded::key))
         .route("/platform/reporting/transactions", get(reporting::browse))
         .route(
             "/platform/reporting/transactions/bypgid/{pg_id}",
@@ -116,6 +118,11 @@ pub fn router() -> Router<VaultState> {
         .route("/platform/sandbox/clock/jobs/{job_id}", get(sandbox::job))
         .method_not_allowed_fallback(|| async { VaultError::MethodNotAllowed })
         .merge(pg::routes())
+        .route("/embedded/frame", get(embedded::frame))
+        .route("/embedded/frame.js", get(embedded::frame_js))
+        .route("/embedded/frame.css", get(embedded::frame_css))
+        .route("/embedded/fields.js", get(embedded::fields_js))
+        .route("/embedded/tokenize", post(embedded::tokenize))
         .route_layer(axum::middleware::from_fn(
             crate::vault::extract::refuse_nul_characters,
         ))

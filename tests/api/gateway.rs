@@ -8,6 +8,7 @@
 mod batching;
 mod billing_graph;
 mod billing_mutations;
+mod card_setup;
 mod cors;
 mod cost;
 mod credentials;
@@ -21,7 +22,7 @@ mod schema;
 mod secrets;
 mod sessions;
 mod shared_reads;
-mod support;
+pub(crate) mod support;
 mod types;
 mod upstream_mode;
 mod vault_key;

@@ -7,6 +7,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use super::changed;
 use crate::gateway::access::{self, Permission};
 use crate::gateway::context::upstream;
+use crate::gateway::error::{GatewayError, gql};
 use crate::gateway::types::{BankAccount, BankAccountType, Card, Customer, PaymentMethod};
 use crate::qualpay::{AddBillingCardRequest, CardIdRequest, UpdateBillingCardRequest};
 use crate::secret::Secret;
@@ -14,13 +15,18 @@ use crate::secret::Secret;
 #[derive(Default)]
 pub struct CardMutations;
 
-/// A card to store. `cardNumber` and `cvv2` are sent to the vault and never returned.
+/// A card to store: a `cardNumber` with its `expDate` and `billingZip`, or a `cardToken` from
+/// the embedded card fields (`createCardSetup`) or the Payment Gateway's tokenize. `cardNumber`
+/// and `cvv2` are sent to the vault and never returned.
 #[derive(InputObject)]
 pub struct CardInput {
     /// The full card number (digits only).
-    pub card_number: String,
-    /// Expiry, `MMYY`.
-    pub exp_date: String,
+    pub card_number: Option<String>,
+    /// A token (`card_id`) from the embedded card fields or `/pg/tokenize`, instead of a
+    /// number; a single-use one needs `verify: true`. The card keeps the token's `cardId`.
+    pub card_token: Option<String>,
+    /// Expiry, `MMYY`; required with `cardNumber` (a token brings its own).
+    pub exp_date: Option<String>,
     /// Used for verification, never stored.
     pub cvv2: Option<String>,
     pub billing_first_name: Option<String>,
@@ -31,7 +37,8 @@ pub struct CardInput {
     pub billing_addr2: Option<String>,
     pub billing_city: Option<String>,
     pub billing_state: Option<String>,
-    pub billing_zip: String,
+    /// Required with `cardNumber`.
+    pub billing_zip: Option<String>,
     pub billing_zip4: Option<String>,
     pub billing_country: Option<String>,
     pub billing_country_code: Option<String>,
@@ -42,10 +49,31 @@ pub struct CardInput {
 }
 
 impl CardInput {
-    pub fn to_request(&self) -> AddBillingCardRequest {
-        AddBillingCardRequest {
-            card_number: Some(Secret::new(self.card_number.clone())),
-            exp_date: Some(self.exp_date.clone()),
+    /// The vault's request, once the input names exactly one card: a number (with its expiry
+    /// and billing zip) or a token. Checked before any upstream call.
+    pub fn to_request(&self) -> Result<AddBillingCardRequest, GatewayError> {
+        let required = |field: &str, value: &Option<String>| match value {
+            Some(_) => Ok(()),
+            None => Err(GatewayError::BadUserInput(format!(
+                "{field} is required with cardNumber"
+            ))),
+        };
+        match (&self.card_number, &self.card_token) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(GatewayError::BadUserInput(
+                    "give either cardNumber or cardToken".to_owned(),
+                ));
+            }
+            (Some(_), None) => {
+                required("expDate", &self.exp_date)?;
+                required("billingZip", &self.billing_zip)?;
+            }
+            (None, Some(_)) => {}
+        }
+        Ok(AddBillingCardRequest {
+            card_number: self.card_number.clone().map(Secret::new),
+            card_id: self.card_token.clone(),
+            exp_date: self.exp_date.clone(),
             cvv2: self.cvv2.clone().map(Secret::new),
             billing_first_name: self.billing_first_name.clone(),
             billing_last_name: self.billing_last_name.clone(),
@@ -55,14 +83,14 @@ impl CardInput {
             billing_addr2: self.billing_addr2.clone(),
             billing_city: self.billing_city.clone(),
             billing_state: self.billing_state.clone(),
-            billing_zip: Some(self.billing_zip.clone()),
+            billing_zip: self.billing_zip.clone(),
             billing_zip4: self.billing_zip4.clone(),
             billing_country: self.billing_country.clone(),
             billing_country_code: self.billing_country_code.clone(),
             verify: self.verify,
             primary: self.primary,
             ..AddBillingCardRequest::default()
-        }
+        })
     }
 }
 
@@ -197,16 +225,23 @@ impl CardMutations {
     /// Stores a card for a customer.
     async fn add_card(&self, ctx: &Context<'_>, input: AddCardInput) -> Result<AddCardPayload> {
         access::customer(ctx, &input.customer_id, Some(Permission::AddPaymentMethod))?;
-        let result = upstream(ctx)?
-            .add_card(&input.customer_id, &input.card.to_request())
-            .await;
+        let request = input.card.to_request().map_err(gql)?;
+        let result = upstream(ctx)?.add_card(&input.customer_id, &request).await;
         let customer = changed(ctx, result).await?;
-        let number = &input.card.card_number;
         let card = customer
             .payment_method_list()
             .into_iter()
             .filter_map(PaymentMethod::into_card)
-            .rfind(|card| card.matches(number, &input.card.exp_date));
+            .rfind(
+                |card| match (&input.card.card_token, &input.card.card_number) {
+                    // A token keeps its id as the card's.
+                    (Some(token), _) => card.key() == token,
+                    (None, Some(number)) => {
+                        card.matches(number, input.card.exp_date.as_deref().unwrap_or_default())
+                    }
+                    (None, None) => false,
+                },
+            );
         Ok(AddCardPayload { customer, card })
     }
 

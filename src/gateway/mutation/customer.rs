@@ -76,13 +76,19 @@ impl CustomerMutations {
         input: CreateCustomerInput,
     ) -> Result<CreateCustomerPayload> {
         access::merchant_only(ctx)?;
-        let cards = input.cards.iter().flatten().map(CardInput::to_request);
+        let cards: Vec<_> = input
+            .cards
+            .iter()
+            .flatten()
+            .map(CardInput::to_request)
+            .collect::<Result<_, _>>()
+            .map_err(gql)?;
         let accounts = input
             .bank_accounts
             .iter()
             .flatten()
             .map(BankAccountInput::to_request);
-        let billing_cards: Vec<_> = cards.chain(accounts).collect();
+        let billing_cards: Vec<_> = cards.into_iter().chain(accounts).collect();
         let shipping_addresses: Vec<_> = input
             .shipping_addresses
             .iter()

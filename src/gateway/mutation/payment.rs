@@ -35,6 +35,9 @@ pub struct ChargeCustomerInput {
     pub customer_id: String,
     /// The card (or bank account) to charge; the customer's primary payment method when absent.
     pub card_id: Option<String>,
+    /// A token from the embedded card fields (`createCardSetup`) or `/pg/tokenize`, instead of
+    /// `cardId`: charged, and stored on the customer when approved (keeping the token's id).
+    pub card_token: Option<String>,
     /// In the currency's major unit, at most two decimals, more than 0.
     pub amount: Decimal,
     /// ISO 4217 numeric code (`840`), or `USD`.
@@ -123,6 +126,11 @@ impl PaymentMutations {
         input: ChargeCustomerInput,
     ) -> Result<ChargeCustomerPayload> {
         secret_key_only(ctx)?;
+        if input.card_id.is_some() && input.card_token.is_some() {
+            return Err(gql(GatewayError::BadUserInput(
+                "give cardId or cardToken, not both".into(),
+            )));
+        }
         let amount = amount(input.amount)?;
         let currency = currency(&input.currency)?;
         let key = Key::parse(input.idempotency_key.as_deref()).map_err(gql)?;
@@ -165,7 +173,8 @@ impl PaymentMutations {
             amt_tran: Some(amount),
             tran_currency: Some(currency),
             customer_id: Some(input.customer_id.clone()),
-            card_id: input.card_id.clone(),
+            card_id: input.card_id.clone().or(input.card_token.clone()),
+            tokenize: input.card_token.is_some().then_some(true),
             purchase_id: input.purchase_id.clone(),
             merch_ref_num: merch_ref_num.clone(),
             duplicate_seconds: key.map(|_| DUPLICATE_WINDOW),

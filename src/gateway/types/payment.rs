@@ -252,6 +252,11 @@ impl Card {
 impl Card {
     /// Whether this stored card is the one with this full number and expiry, as far as the
     /// masked number (first six, last four) and the expiry tell.
+    /// The vault's `card_id`.
+    pub fn key(&self) -> &str {
+        &self.0.card().card_id
+    }
+
     pub fn matches(&self, number: &str, exp_date: &str) -> bool {
         let number = number.trim();
         let masked = self.0.masked();

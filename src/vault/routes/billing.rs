@@ -32,10 +32,7 @@ pub async fn add(
 ) -> Reply<CustomerVault> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
     let now = state.clock.now(merchant_id).await?;
-    if request.card_number.is_none()
-        && request.dda_number.is_none()
-        && let Some(card_id) = request.card_id.clone()
-    {
+    if let Some(card_id) = names_a_token(&request) {
         return add_token(state, merchant_id, &customer_id, &card_id, request, now).await;
     }
     customer_reply(
@@ -46,18 +43,46 @@ pub async fn add(
     )
 }
 
-/// A token from `/pg/tokenize` becomes the customer's card, keeping its `card_id`. A single-use
-/// token needs `verify: true` (the card is verified as it is added).
+/// A token from `/pg/tokenize` (or the embedded fields) becomes the customer's card, keeping
+/// its `card_id`.
 async fn add_token(
     state: VaultState,
     merchant_id: i64,
     customer_id: &str,
     card_id: &str,
-    mut request: AddBillingCardRequest,
+    request: AddBillingCardRequest,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Reply<CustomerVault> {
     // The customer is checked first, so a token is never opened for a customer that is not there.
     state.service.customer(merchant_id, customer_id).await?;
+    let request = open_token_card(&state, merchant_id, card_id, request, now).await?;
+    let record = state
+        .service
+        .add_card_opened(merchant_id, customer_id, request, now)
+        .await?;
+    state.payments.retire_token(merchant_id, card_id).await?;
+    customer_reply(record)
+}
+
+/// Whether an add-card request names a token rather than a number.
+pub fn names_a_token(request: &AddBillingCardRequest) -> Option<String> {
+    if request.card_number.is_none() && request.dda_number.is_none() {
+        request.card_id.clone()
+    } else {
+        None
+    }
+}
+
+/// Fills an add-card request from the token it names: its number (opened, with an audit
+/// record), expiry and zip. A single-use token needs `verify: true` (the card is verified as
+/// it is added).
+pub async fn open_token_card(
+    state: &VaultState,
+    merchant_id: i64,
+    card_id: &str,
+    mut request: AddBillingCardRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<AddBillingCardRequest, VaultError> {
     let (token, number) = state
         .payments
         .open_token_for_card(merchant_id, card_id, now)
@@ -67,7 +92,6 @@ async fn add_token(
             "verify: a single-use token becomes a customer's card only with verify: true",
         ));
     }
-    // Of two requests adding one single-use token, one gets it.
     state
         .payments
         .claim_token(merchant_id, card_id, now)
@@ -82,12 +106,7 @@ async fn add_token(
     }
     request.billing_zip = request.billing_zip.or(token.avs_zip.clone());
     request.billing_addr1 = request.billing_addr1.or(token.avs_address.clone());
-    let record = state
-        .service
-        .add_card_opened(merchant_id, customer_id, request, now)
-        .await?;
-    state.payments.retire_token(merchant_id, card_id).await?;
-    customer_reply(record)
+    Ok(request)
 }
 
 pub async fn update(

@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::{PathParams, Reply, browse_query, customer_reply, total_pages};
+use super::{PathParams, Reply, billing, browse_query, customer_reply, total_pages};
 use crate::qualpay::{
-    AddCustomerRequest, ApiResponse, CustomerVault, ListResponse, SUCCESS_MESSAGE,
-    UpdateCustomerRequest,
+    AddBillingCardRequest, AddCustomerRequest, ApiResponse, CustomerVault, ListResponse,
+    SUCCESS_MESSAGE, UpdateCustomerRequest,
 };
 use crate::vault::VaultState;
 use crate::vault::auth::Caller;
@@ -39,12 +39,44 @@ pub async fn add(
 ) -> Reply<CustomerVault> {
     let merchant_id = caller.merchant_id(request.merchant_id)?;
     let now = state.clock.now(merchant_id).await?;
-    customer_reply(
+    // Cards given as tokens become the new customer's cards, keeping their ids.
+    let mut request = request;
+    let mut tokens = Vec::new();
+    if let Some(cards) = request.billing_cards.take() {
+        let mut opened = Vec::with_capacity(cards.len());
+        for card in cards {
+            match billing::names_a_token(&card) {
+                Some(card_id) => {
+                    opened.push(
+                        billing::open_token_card(&state, merchant_id, &card_id, card, now).await?,
+                    );
+                    tokens.push(card_id);
+                }
+                // A number keeps no id of the client's choosing.
+                None => opened.push(AddBillingCardRequest {
+                    card_id: None,
+                    ..card
+                }),
+            }
+        }
+        request.billing_cards = Some(opened);
+    }
+    let record = if tokens.is_empty() {
         state
             .service
             .add_customer(merchant_id, request, now)
-            .await?,
-    )
+            .await?
+    } else {
+        let record = state
+            .service
+            .add_customer_opened(merchant_id, request, now)
+            .await?;
+        for card_id in &tokens {
+            state.payments.retire_token(merchant_id, card_id).await?;
+        }
+        record
+    };
+    customer_reply(record)
 }
 
 pub async fn get(

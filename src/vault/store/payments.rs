@@ -181,6 +181,18 @@ pub struct OwnedCard {
     pub billing_last_name: Option<String>,
 }
 
+/// A transient key of the embedded fields, as stored (its digest, never the key).
+#[derive(Debug, Clone, FromRow)]
+pub struct EmbeddedKeyRow {
+    pub key_digest: Vec<u8>,
+    pub merchant_id: i64,
+    pub created_at: String,
+    pub expires_at: String,
+    pub ends_at: String,
+    pub declines: i64,
+    pub used_at: Option<String>,
+}
+
 /// An earlier approved transaction that a new request repeats.
 #[derive(Debug, Clone)]
 pub struct DuplicateKey {
@@ -229,7 +241,7 @@ pub trait PaymentStore: Send + Sync {
     ) -> Result<Recorded, StoreError>;
 
     /// Uses up a single-use token (or finds a permanent one live): whether it could be used
-    /// at `now`. Of two requests with one single-use token, one gets it.
+    /// at `now`. Two requests with one single-use token: one of them gets it.
     async fn claim_token(
         &self,
         merchant_id: i64,
@@ -298,6 +310,30 @@ pub trait PaymentStore: Send + Sync {
         customer_id: &str,
         fingerprint: &[u8],
     ) -> Result<Option<String>, StoreError>;
+
+    /// Keeps a new transient key of the embedded fields (its digest).
+    async fn insert_embedded_key(&self, key: &EmbeddedKeyRow) -> Result<(), StoreError>;
+
+    /// The merchant of a transient key, whatever its state.
+    async fn embedded_key_merchant(&self, digest: &[u8]) -> Result<Option<i64>, StoreError>;
+
+    /// Claims a transient key for one tokenization: the key's merchant when the key is live
+    /// (not used, not expired at `now`, fewer than `max_declines` declines), and marks it used.
+    async fn claim_embedded_key(
+        &self,
+        digest: &[u8],
+        now: &str,
+        max_declines: i64,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// Gives a claimed key back after its card was refused; a decline counts, and moves the
+    /// key's end to `expires_at` (never past its last moment).
+    async fn release_embedded_key(
+        &self,
+        digest: &[u8],
+        declined: bool,
+        expires_at: &str,
+    ) -> Result<(), StoreError>;
 
     /// A customer's primary payment method.
     async fn primary_card(
@@ -765,6 +801,76 @@ macro_rules! payment_store {
                 .bind(fingerprint)
                 .fetch_optional(&self.$reader)
                 .await?)
+            }
+
+            async fn insert_embedded_key(
+                &self,
+                key: &$crate::vault::store::payments::EmbeddedKeyRow,
+            ) -> Result<(), $crate::vault::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO embedded_keys (key_digest, merchant_id, created_at, expires_at, \
+                     ends_at, declines, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&key.key_digest)
+                .bind(key.merchant_id)
+                .bind(&key.created_at)
+                .bind(&key.expires_at)
+                .bind(&key.ends_at)
+                .bind(key.declines)
+                .bind(&key.used_at)
+                .execute(&self.$writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn embedded_key_merchant(
+                &self,
+                digest: &[u8],
+            ) -> Result<Option<i64>, $crate::vault::store::StoreError> {
+                Ok(sqlx::query_scalar("SELECT merchant_id FROM embedded_keys WHERE key_digest = $1")
+                    .bind(digest)
+                    .fetch_optional(&self.$reader)
+                    .await?)
+            }
+
+            async fn claim_embedded_key(
+                &self,
+                digest: &[u8],
+                now: &str,
+                max_declines: i64,
+            ) -> Result<Option<i64>, $crate::vault::store::StoreError> {
+                Ok(sqlx::query_scalar(
+                    "UPDATE embedded_keys SET used_at = $2 WHERE key_digest = $1 \
+                     AND used_at IS NULL AND declines < $3 AND expires_at > $2 AND ends_at > $2 \
+                     RETURNING merchant_id",
+                )
+                .bind(digest)
+                .bind(now)
+                .bind(max_declines)
+                .fetch_optional(&self.$writer)
+                .await?)
+            }
+
+            async fn release_embedded_key(
+                &self,
+                digest: &[u8],
+                declined: bool,
+                expires_at: &str,
+            ) -> Result<(), $crate::vault::store::StoreError> {
+                sqlx::query(
+                    "UPDATE embedded_keys SET used_at = NULL, \
+                     declines = declines + CASE WHEN $2 THEN 1 ELSE 0 END, \
+                     expires_at = CASE WHEN $2 THEN \
+                         CASE WHEN $3 < ends_at THEN $3 ELSE ends_at END \
+                       ELSE expires_at END \
+                     WHERE key_digest = $1",
+                )
+                .bind(digest)
+                .bind(declined)
+                .bind(expires_at)
+                .execute(&self.$writer)
+                .await?;
+                Ok(())
             }
 
             async fn primary_card(
