@@ -23,6 +23,7 @@ pub mod readiness;
 pub mod redact;
 pub mod secret;
 pub mod seed;
+pub mod served_page;
 pub mod telemetry;
 pub mod time;
 pub mod upstream;

@@ -18,6 +18,7 @@ use axum::routing::get;
 use chrono::Duration;
 
 use crate::gateway::session::{Permission, Session, SessionKeys};
+use crate::served_page::{escape_attribute, hardened};
 use crate::time::TimeSource;
 use crate::upstream::Upstream;
 
@@ -43,28 +44,6 @@ pub fn routes(keys: Arc<SessionKeys>, service: Upstream, time: TimeSource) -> Ro
             service,
             time,
         })
-}
-
-fn escape_attribute(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn hardened(mut response: Response, content_type: &'static str) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 async fn page(

@@ -17,7 +17,7 @@ use crate::secret::Secret;
 use crate::vault::crypto::random_alphanumeric;
 use crate::vault::domain::card::{CardNumber, Cvv, ExpDate};
 use crate::vault::error::VaultError;
-use crate::vault::payments::PaymentService;
+use crate::vault::payments::{PaymentService, time_text};
 use crate::vault::processor::{self, Authorization, Outcome};
 use crate::vault::store::payments::{EmbeddedKeyRow, PaymentStore};
 
@@ -51,10 +51,6 @@ fn spec_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()
 }
 
-fn stored_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
 fn digest(key: &str) -> Vec<u8> {
     Sha256::digest(key.as_bytes()).to_vec()
 }
@@ -72,9 +68,9 @@ pub async fn issue(
         .insert_embedded_key(&EmbeddedKeyRow {
             key_digest: digest(&key),
             merchant_id,
-            created_at: stored_time(now),
-            expires_at: stored_time(expires),
-            ends_at: stored_time(now + lifetime.max),
+            created_at: time_text(now),
+            expires_at: time_text(expires),
+            ends_at: time_text(now + lifetime.max),
             declines: 0,
             used_at: None,
         })
@@ -201,7 +197,7 @@ pub async fn tokenize(
     };
     let now = clock.now(merchant_id).await?;
     if store
-        .claim_embedded_key(&key, &stored_time(now), MAX_DECLINES)
+        .claim_embedded_key(&key, &time_text(now), MAX_DECLINES)
         .await
         .map_err(VaultError::from)?
         .is_none()
@@ -253,7 +249,7 @@ async fn release(
     lifetime: Lifetime,
 ) -> Result<(), Refusal> {
     store
-        .release_embedded_key(key, declined, &stored_time(now + lifetime.idle))
+        .release_embedded_key(key, declined, &time_text(now + lifetime.idle))
         .await
         .map_err(VaultError::from)?;
     Ok(())

@@ -171,7 +171,8 @@ pub struct PaymentService {
     store: Arc<dyn PaymentStore>,
 }
 
-fn time_text(at: DateTime<Utc>) -> String {
+/// A time as the payments tables keep it (the merchant's clock): `YYYY-MM-DD HH:MM:SS`.
+pub fn time_text(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 

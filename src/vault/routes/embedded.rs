@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{Reply, reply};
 use crate::qualpay::EmbeddedKey;
+use crate::served_page::{escape_attribute, hardened};
 use crate::vault::VaultState;
 use crate::vault::auth::Caller;
 use crate::vault::embedded::{self, Refusal, TokenizeRequest};
@@ -44,29 +45,6 @@ fn parent_origins(state: &VaultState, headers: &HeaderMap) -> Vec<String> {
     let mut origins = own_origins(headers);
     origins.extend(state.embedded.origins.iter().cloned());
     origins
-}
-
-fn escape_attribute(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Headers every embedded asset carries.
-fn hardened(mut response: Response, content_type: &'static str) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// `GET /embedded/frame`: the hosted fields, framable only by the allowed origins.
