@@ -243,6 +243,29 @@ pub struct VaultArgs {
     )]
     pub embedded_origins: Vec<String>,
 
+    /// Whether this process posts webhook deliveries (`off` for a process that should only
+    /// serve requests while others deliver; events are written to the outbox either way).
+    #[arg(long, env = "VAULTQL_WEBHOOK_DELIVERY", value_enum, default_value_t = Toggle::On)]
+    pub webhook_delivery: Toggle,
+
+    /// How long a webhook receiver has to answer a delivery, in milliseconds.
+    #[arg(long, env = "VAULTQL_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub webhook_timeout_ms: u64,
+
+    /// How long a process holds a delivery it is posting, in milliseconds (measured by the
+    /// machine's clock); a process that dies while posting leaves it to others after this.
+    /// Must be longer than the timeout.
+    #[arg(long, env = "VAULTQL_WEBHOOK_LEASE_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(200..=3_600_000))]
+    pub webhook_lease_ms: u64,
+
+    /// How often the delivery worker looks for deliveries written by other processes and for
+    /// retries that came due, in milliseconds (its own process's events wake it at once).
+    #[arg(long, env = "VAULTQL_WEBHOOK_POLL_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub webhook_poll_ms: u64,
+
     /// Where the time comes from: the system clock, or a fixed instant that tests and
     /// benchmarks pin (not a command-line setting).
     #[arg(skip)]
@@ -278,6 +301,10 @@ impl VaultArgs {
             embedded_key_idle_minutes: 30,
             embedded_key_max_hours: 12,
             embedded_origins: Vec::new(),
+            webhook_delivery: Toggle::On,
+            webhook_timeout_ms: 10_000,
+            webhook_lease_ms: 60_000,
+            webhook_poll_ms: 1_000,
             time: TimeSource::System,
         }
     }

@@ -13,6 +13,7 @@ pub mod filter;
 pub mod money;
 mod payments;
 mod vault;
+mod webhooks;
 
 pub use billing::*;
 pub use embedded::EmbeddedKey;
@@ -20,3 +21,4 @@ pub use envelope::{ApiResponse, Envelope, ListResponse, SUCCESS_MESSAGE};
 pub use filter::{Filter, FilterError};
 pub use payments::*;
 pub use vault::*;
+pub use webhooks::*;

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod domain;
 pub mod embedded;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod filter;
 pub mod payments;
@@ -23,6 +24,7 @@ mod routes;
 pub mod service;
 pub mod store;
 mod validate;
+pub mod webhooks;
 mod wire;
 
 use std::io::IsTerminal;
@@ -44,6 +46,8 @@ use crate::vault::embedded::{EmbeddedSettings, Lifetime};
 use crate::vault::payments::PaymentService;
 use crate::vault::service::VaultService;
 use crate::vault::store::{Database, PostgresStore, SqliteStore, StoreError, VaultStore};
+use crate::vault::webhooks::WebhookService;
+use crate::vault::webhooks::delivery::{Deliverer, DeliverySettings};
 
 pub use error::VaultError;
 
@@ -92,6 +96,7 @@ pub struct VaultState {
     pub payments: Arc<PaymentService>,
     pub embedded: EmbeddedSettings,
     pub billing: Arc<BillingService>,
+    pub webhooks: Arc<WebhookService>,
     pub clock: Clock,
     pub keys: ApiKeys,
     /// How long a clock advance answers inline before it answers with its running job.
@@ -144,6 +149,24 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         specs.push(dev.spec);
     }
     let payments = Arc::new(PaymentService::new(service.clone(), database.clone()));
+    let webhooks = Arc::new(WebhookService::new(service.clone(), database.clone()));
+    anyhow::ensure!(
+        args.webhook_lease_ms > args.webhook_timeout_ms,
+        "--webhook-lease-ms must be longer than --webhook-timeout-ms"
+    );
+    if args.webhook_delivery == crate::config::Toggle::On {
+        Deliverer::new(
+            database.clone(),
+            service.clone(),
+            clock.clone(),
+            DeliverySettings {
+                timeout: Duration::from_millis(args.webhook_timeout_ms),
+                lease: Duration::from_millis(args.webhook_lease_ms),
+                poll: Duration::from_millis(args.webhook_poll_ms),
+            },
+        )?
+        .spawn();
+    }
     let embedded = EmbeddedSettings {
         lifetime: Lifetime {
             idle: chrono::Duration::minutes(i64::from(args.embedded_key_idle_minutes)),
@@ -156,6 +179,7 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         payments,
         embedded,
         billing,
+        webhooks,
         clock,
         keys: ApiKeys::new(&specs),
         advance_wait: Duration::from_millis(args.advance_wait_ms),

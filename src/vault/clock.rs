@@ -55,6 +55,8 @@ impl Clock {
                 .swap_clock_offset(merchant_id, offset, moved)
                 .await?
             {
+                // Webhook retries may have come due.
+                crate::vault::events::committed();
                 return Ok(later);
             }
         }

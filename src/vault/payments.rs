@@ -238,7 +238,7 @@ impl PaymentService {
     pub async fn catch_up(&self, merchant_id: i64, now: DateTime<Utc>) -> Result<(), PgError> {
         Ok(self
             .store
-            .catch_up(merchant_id, &time_text(now), &open_batch(now))
+            .catch_up(merchant_id, now, &open_batch(now))
             .await?)
     }
 
@@ -424,7 +424,7 @@ impl PaymentService {
             settle_date: None,
         };
         let duplicate = duplicate_key(&request, &row, now);
-        let recorded = self.store.record(&row, duplicate.as_ref()).await?;
+        let recorded = self.store.record(&row, duplicate.as_ref(), now).await?;
         let (Recorded::New(saved) | Recorded::Duplicate(saved)) = recorded;
         Ok(reply(&saved, request.echo_fields))
     }
@@ -973,7 +973,7 @@ impl PaymentService {
         let amount = amount.unwrap_or_default();
         match self
             .store
-            .capture(merchant_id, pg_id, amount, &open_batch(now))
+            .capture(merchant_id, pg_id, amount, &open_batch(now), now)
             .await?
         {
             Ok(row) => Ok(PgReply {
@@ -1012,7 +1012,7 @@ impl PaymentService {
         now: DateTime<Utc>,
     ) -> Result<PgReply, PgError> {
         self.catch_up(merchant_id, now).await?;
-        match self.store.void(merchant_id, pg_id).await? {
+        match self.store.void(merchant_id, pg_id, now).await? {
             Ok(row) => Ok(PgReply {
                 status: StatusCode::OK,
                 body: PgResponse {
@@ -1078,7 +1078,7 @@ impl PaymentService {
             settle_date: None,
             ..original.clone()
         };
-        match self.store.refund(&refund).await? {
+        match self.store.refund(&refund, now).await? {
             Ok(saved) => Ok(PgReply {
                 status: StatusCode::OK,
                 body: PgResponse {
@@ -1166,7 +1166,10 @@ impl PaymentService {
         now: DateTime<Utc>,
     ) -> Result<PgReply, PgError> {
         self.catch_up(merchant_id, now).await?;
-        let settled = self.store.close_batch(merchant_id, &day_text(now)).await?;
+        let settled = self
+            .store
+            .close_batch(merchant_id, &day_text(now), now)
+            .await?;
         Ok(approved_reply(
             &format!("Batch closed: {settled} transactions settled"),
             request.echo_fields,
@@ -1180,7 +1183,7 @@ impl PaymentService {
         now: DateTime<Utc>,
     ) -> Result<&dyn PaymentStore, VaultError> {
         self.store
-            .catch_up(merchant_id, &time_text(now), &open_batch(now))
+            .catch_up(merchant_id, now, &open_batch(now))
             .await?;
         Ok(&*self.store)
     }

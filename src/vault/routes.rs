@@ -9,6 +9,7 @@ mod reporting;
 mod sandbox;
 mod shipping;
 mod subscriptions;
+mod webhooks;
 
 use axum::Json;
 use axum::Router;
@@ -104,6 +105,34 @@ pub fn router() -> Router<VaultState> {
         .route(
             "/platform/subscription/{subscription_id}/cancel",
             post(subscriptions::cancel),
+        )
+        .route(
+            "/platform/webhook",
+            get(webhooks::browse).post(webhooks::add),
+        )
+        .route(
+            "/platform/webhook/{webhook_id}",
+            get(webhooks::get).put(webhooks::update),
+        )
+        .route(
+            "/platform/webhook/{webhook_id}/enable",
+            put(webhooks::enable),
+        )
+        .route(
+            "/platform/webhook/{webhook_id}/disable",
+            put(webhooks::disable),
+        )
+        .route(
+            "/platform/webhook/{webhook_id}/event",
+            get(webhooks::events),
+        )
+        .route(
+            "/platform/webhook/{webhook_id}/event/{event}",
+            post(webhooks::add_event).delete(webhooks::remove_event),
+        )
+        .route(
+            "/platform/webhook/{webhook_id}/deliveries",
+            get(webhooks::deliveries),
         )
         .route("/platform/embedded", get(embedded::key))
         .route("/platform/reporting/transactions", get(reporting::browse))

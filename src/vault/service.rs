@@ -409,6 +409,19 @@ impl VaultService {
         self.keys.fingerprint(merchant_id, number)
     }
 
+    /// Encrypts a secret the vault must read back (a webhook's signing secret or password)
+    /// with the current data key; `aad` says what it is and whose.
+    pub fn seal_secret(&self, plaintext: &str, aad: &[u8]) -> Sealed {
+        self.keys.seal(plaintext.as_bytes(), aad)
+    }
+
+    /// Decrypts what [`Self::seal_secret`] sealed.
+    pub fn open_secret(&self, sealed: &Sealed, aad: &[u8]) -> Result<Secret<String>, VaultError> {
+        self.keys
+            .open(sealed, aad)
+            .map_err(|e| VaultError::Internal(format!("a stored secret does not open: {e}")))
+    }
+
     /// Encrypts a number with the current data key.
     pub fn seal_number(&self, plaintext: &[u8], aad: &[u8]) -> Sealed {
         self.keys.seal(plaintext, aad)

@@ -9,6 +9,7 @@
 
 pub mod billing;
 mod billing_rows;
+pub mod outbox;
 pub mod payments;
 mod postgres;
 mod postgres_billing;
@@ -85,9 +86,15 @@ where
 }
 
 /// Both stores of one backend, as the vault opens them.
-pub trait Database: VaultStore + billing::BillingStore + payments::PaymentStore {}
+pub trait Database:
+    VaultStore + billing::BillingStore + payments::PaymentStore + outbox::WebhookStore
+{
+}
 
-impl<T: VaultStore + billing::BillingStore + payments::PaymentStore> Database for T {}
+impl<T> Database for T where
+    T: VaultStore + billing::BillingStore + payments::PaymentStore + outbox::WebhookStore
+{
+}
 
 /// Which customer a call is about: always scoped by merchant.
 #[derive(Debug, Clone, Copy)]

@@ -54,3 +54,4 @@ mod security;
 mod shipping;
 mod testdata;
 mod verification;
+mod webhooks;

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::subscription::{Event, Subscription};
 use crate::vault::crypto::random_alphanumerics;
+use crate::vault::events::{NewEvent, outcome_events};
 use crate::vault::store::billing::TransactionRow;
 use crate::vault::store::{SealedCard, timestamp};
 
@@ -131,6 +132,8 @@ pub struct Outcome {
     pub rcode: String,
     pub rmsg: String,
     pub auth_code: Option<String>,
+    /// The attempt as it was claimed (pending): what the outcome's events say it charged.
+    pub row: TransactionRow,
 }
 
 /// How many attempts were recorded approved and declined.
@@ -150,14 +153,16 @@ impl std::ops::AddAssign for Tally {
 /// Moves each subscription on by the outcomes recorded for its attempts. `subscriptions` are
 /// as they stand in the transaction that records the outcomes; `recorded` are the outcomes of
 /// attempts that were still pending there (an outcome another engine recorded first is not
-/// applied again). Returns the subscriptions that changed, to write back, and the tally.
+/// applied again). Returns the subscriptions that changed, to write back, the tally, and the
+/// events to write with them.
 pub fn apply_outcomes(
     mut subscriptions: HashMap<i64, Subscription>,
     recorded: &[&Outcome],
     now: DateTime<Utc>,
-) -> (Vec<Subscription>, Tally) {
+) -> (Vec<Subscription>, Tally, Vec<NewEvent>) {
     let mut changed = Vec::new();
     let mut tally = Tally::default();
+    let mut events = Vec::new();
     for outcome in recorded {
         if outcome.approved {
             tally.approved += 1;
@@ -172,6 +177,7 @@ pub fn apply_outcomes(
             continue;
         };
         let before = sub.state;
+        let status_before = sub.status();
         if outcome.approved {
             sub.approved(event);
         } else {
@@ -181,6 +187,7 @@ pub fn apply_outcomes(
             sub.updated_at = now;
             changed.push(sub.subscription_id);
         }
+        events.extend(outcome_events(outcome, sub, status_before));
     }
     changed.sort_unstable();
     changed.dedup();
@@ -188,7 +195,7 @@ pub fn apply_outcomes(
         .into_iter()
         .filter_map(|id| subscriptions.remove(&id))
         .collect();
-    (subs, tally)
+    (subs, tally, events)
 }
 
 /// The processor idempotency key of an attempt: the same attempt is never charged twice.

@@ -233,6 +233,7 @@ impl Engine {
                 rcode: answer.rcode,
                 rmsg: answer.rmsg,
                 auth_code: answer.auth_code,
+                row: attempt.clone(),
             })
             .collect())
     }

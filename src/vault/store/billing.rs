@@ -41,7 +41,7 @@ pub struct PlanRow {
 }
 
 /// One payment attempt of a subscription.
-#[derive(Debug, Clone, Default, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct TransactionRow {
     pub tran_id: i64,
     pub pg_id: String,

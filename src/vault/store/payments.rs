@@ -8,6 +8,7 @@
 //! concurrent captures or refunds of one transaction cannot both pass their check.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use super::{BrowseQuery, Page, StoreError};
@@ -228,16 +229,18 @@ pub trait PaymentStore: Send + Sync {
     async fn catch_up(
         &self,
         merchant_id: i64,
-        now: &str,
+        now: DateTime<Utc>,
         open_batch: &str,
     ) -> Result<(), StoreError>;
 
     /// Records a transaction in one database transaction with its duplicate check (when
-    /// `duplicate` is given).
+    /// `duplicate` is given). `now` is the merchant's time, as every method's that writes:
+    /// each change writes its `transaction_status_updated` event with it.
     async fn record(
         &self,
         row: &PgTransactionRow,
         duplicate: Option<&DuplicateKey>,
+        now: DateTime<Utc>,
     ) -> Result<Recorded, StoreError>;
 
     /// Uses up a single-use token (or finds a permanent one live): whether it could be used
@@ -262,6 +265,7 @@ pub trait PaymentStore: Send + Sync {
         pg_id: &str,
         amount: i64,
         batch_due: &str,
+        now: DateTime<Utc>,
     ) -> Result<Result<PgTransactionRow, Refused>, StoreError>;
 
     /// Voids an auth or an unsettled captured transaction; a voided refund gives its amount
@@ -270,16 +274,23 @@ pub trait PaymentStore: Send + Sync {
         &self,
         merchant_id: i64,
         pg_id: &str,
+        now: DateTime<Utc>,
     ) -> Result<Result<PgTransactionRow, Refused>, StoreError>;
 
     /// Adds a refund of a settled sale, capture, force or recharge, within what is left.
     async fn refund(
         &self,
         refund: &PgTransactionRow,
+        now: DateTime<Utc>,
     ) -> Result<Result<PgTransactionRow, Refused>, StoreError>;
 
     /// Settles every captured transaction of the merchant; the number settled.
-    async fn close_batch(&self, merchant_id: i64, today: &str) -> Result<u64, StoreError>;
+    async fn close_batch(
+        &self,
+        merchant_id: i64,
+        today: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     async fn browse_report(
         &self,
@@ -398,15 +409,60 @@ macro_rules! bind_transaction {
 /// backend needs one.
 macro_rules! payment_store {
     ($store:ty, $db:ty, reader: $reader:ident, writer: $writer:ident, begin: $begin:expr,
-     lock_card: $lock_card:expr) => {
+     lock_card: $lock_card:expr, outbox: $($outbox:ident)::+) => {
+        impl $store {
+            /// Writes a `transaction_status_updated` event for each of the transactions, as
+            /// the report shows them, inside the transaction that changed them.
+            async fn status_events(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                merchant_id: i64,
+                pg_ids: &[String],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::vault::store::StoreError> {
+                use $crate::vault::events::{EventName, NewEvent};
+                use $crate::vault::store::payments::ReportRow;
+                if pg_ids.is_empty() {
+                    return Ok(());
+                }
+                let webhooks: i64 = sqlx::query_scalar($crate::vault::store::outbox::HAS_WEBHOOKS)
+                    .bind(merchant_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if webhooks == 0 {
+                    return Ok(());
+                }
+                let mut select = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT * FROM reporting_transactions WHERE merchant_id = ",
+                );
+                select.push_bind(merchant_id).push(" AND pg_id IN (");
+                let mut list = select.separated(", ");
+                for pg_id in pg_ids {
+                    list.push_bind(pg_id);
+                }
+                select.push(") ORDER BY tran_time, pg_id");
+                let rows: Vec<ReportRow> = select.build_query_as().fetch_all(&mut *conn).await?;
+                let events: Vec<NewEvent> = rows
+                    .into_iter()
+                    .map(|row| NewEvent {
+                        merchant_id,
+                        name: EventName::TransactionStatusUpdated,
+                        data: serde_json::to_value($crate::vault::wire::report(row))
+                            .unwrap_or_default(),
+                    })
+                    .collect();
+                $($outbox)::+::enqueue(conn, &events, now).await
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::vault::store::payments::PaymentStore for $store {
             async fn catch_up(
                 &self,
                 merchant_id: i64,
-                now: &str,
+                at: chrono::DateTime<chrono::Utc>,
                 open_batch: &str,
             ) -> Result<(), $crate::vault::store::StoreError> {
+                let now = &$crate::vault::payments::time_text(at);
                 // Cheap when there is nothing to do: both read the partial index of open rows.
                 let due: Option<String> = sqlx::query_scalar(
                     "SELECT pg_id FROM pg_transactions WHERE merchant_id = $1 AND \
@@ -422,24 +478,28 @@ macro_rules! payment_store {
                     return Ok(());
                 }
                 let mut tx = self.$writer.begin_with($begin).await?;
-                sqlx::query(
+                let mut changed: Vec<String> = sqlx::query_scalar(
                     "UPDATE pg_transactions SET tran_status = 'S', batch_date = batch_due, \
                      settle_date = batch_due WHERE merchant_id = $1 AND tran_status = 'C' \
-                     AND batch_due < $2",
+                     AND batch_due < $2 RETURNING pg_id",
                 )
                 .bind(merchant_id)
                 .bind(open_batch)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await?;
-                sqlx::query(
+                let voided: Vec<String> = sqlx::query_scalar(
                     "UPDATE pg_transactions SET tran_status = 'v' WHERE merchant_id = $1 \
-                     AND tran_status = 'A' AND tran_type = 'auth' AND expires_at <= $2",
+                     AND tran_status = 'A' AND tran_type = 'auth' AND expires_at <= $2 \
+                     RETURNING pg_id",
                 )
                 .bind(merchant_id)
                 .bind(now)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await?;
+                changed.extend(voided);
+                Self::status_events(&mut tx, merchant_id, &changed, at).await?;
                 tx.commit().await?;
+                $crate::vault::events::committed();
                 Ok(())
             }
 
@@ -447,6 +507,7 @@ macro_rules! payment_store {
                 &self,
                 row: &$crate::vault::store::payments::PgTransactionRow,
                 duplicate: Option<&$crate::vault::store::payments::DuplicateKey>,
+                now: chrono::DateTime<chrono::Utc>,
             ) -> Result<$crate::vault::store::payments::Recorded, $crate::vault::store::StoreError>
             {
                 use $crate::vault::store::payments::{PgTransactionRow, Recorded};
@@ -481,7 +542,10 @@ macro_rules! payment_store {
                     bind_transaction!(sqlx::query_as($crate::vault::store::payments::INSERT_TRANSACTION), row)
                         .fetch_one(&mut *tx)
                         .await?;
+                Self::status_events(&mut tx, saved.merchant_id, std::slice::from_ref(&saved.pg_id), now)
+                    .await?;
                 tx.commit().await?;
+                $crate::vault::events::committed();
                 Ok(Recorded::New(saved))
             }
 
@@ -527,6 +591,7 @@ macro_rules! payment_store {
                 pg_id: &str,
                 amount: i64,
                 batch_due: &str,
+                now: chrono::DateTime<chrono::Utc>,
             ) -> Result<
                 Result<
                     $crate::vault::store::payments::PgTransactionRow,
@@ -534,27 +599,35 @@ macro_rules! payment_store {
                 >,
                 $crate::vault::store::StoreError,
             > {
-                let captured = sqlx::query_as(
-                    "UPDATE pg_transactions SET tran_status = 'C', amt_captured = $3, \
-                     batch_due = $4 WHERE merchant_id = $1 AND pg_id = $2 \
-                     AND tran_type = 'auth' AND tran_status = 'A' AND amt_tran >= $3 RETURNING *",
-                )
-                .bind(merchant_id)
-                .bind(pg_id)
-                .bind(amount)
-                .bind(batch_due)
-                .fetch_optional(&self.$writer)
-                .await?;
-                match captured {
-                    Some(row) => Ok(Ok(row)),
-                    None => Ok(Err(self.refused(merchant_id, pg_id).await?)),
-                }
+                let mut tx = self.$writer.begin_with($begin).await?;
+                let captured: Option<$crate::vault::store::payments::PgTransactionRow> =
+                    sqlx::query_as(
+                        "UPDATE pg_transactions SET tran_status = 'C', amt_captured = $3, \
+                         batch_due = $4 WHERE merchant_id = $1 AND pg_id = $2 \
+                         AND tran_type = 'auth' AND tran_status = 'A' AND amt_tran >= $3 \
+                         RETURNING *",
+                    )
+                    .bind(merchant_id)
+                    .bind(pg_id)
+                    .bind(amount)
+                    .bind(batch_due)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = captured else {
+                    drop(tx);
+                    return Ok(Err(self.refused(merchant_id, pg_id).await?));
+                };
+                Self::status_events(&mut tx, merchant_id, std::slice::from_ref(&row.pg_id), now).await?;
+                tx.commit().await?;
+                $crate::vault::events::committed();
+                Ok(Ok(row))
             }
 
             async fn void(
                 &self,
                 merchant_id: i64,
                 pg_id: &str,
+                now: chrono::DateTime<chrono::Utc>,
             ) -> Result<
                 Result<
                     $crate::vault::store::payments::PgTransactionRow,
@@ -587,13 +660,16 @@ macro_rules! payment_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                Self::status_events(&mut tx, merchant_id, std::slice::from_ref(&voided.pg_id), now).await?;
                 tx.commit().await?;
+                $crate::vault::events::committed();
                 Ok(Ok(voided))
             }
 
             async fn refund(
                 &self,
                 refund: &$crate::vault::store::payments::PgTransactionRow,
+                now: chrono::DateTime<chrono::Utc>,
             ) -> Result<
                 Result<
                     $crate::vault::store::payments::PgTransactionRow,
@@ -629,7 +705,10 @@ macro_rules! payment_store {
                 )
                 .fetch_one(&mut *tx)
                 .await?;
+                Self::status_events(&mut tx, saved.merchant_id, std::slice::from_ref(&saved.pg_id), now)
+                    .await?;
                 tx.commit().await?;
+                $crate::vault::events::committed();
                 Ok(Ok(saved))
             }
 
@@ -637,16 +716,22 @@ macro_rules! payment_store {
                 &self,
                 merchant_id: i64,
                 today: &str,
+                now: chrono::DateTime<chrono::Utc>,
             ) -> Result<u64, $crate::vault::store::StoreError> {
-                Ok(sqlx::query(
+                let mut tx = self.$writer.begin_with($begin).await?;
+                let settled: Vec<String> = sqlx::query_scalar(
                     "UPDATE pg_transactions SET tran_status = 'S', batch_date = $2, \
-                     settle_date = $2 WHERE merchant_id = $1 AND tran_status = 'C'",
+                     settle_date = $2 WHERE merchant_id = $1 AND tran_status = 'C' \
+                     RETURNING pg_id",
                 )
                 .bind(merchant_id)
                 .bind(today)
-                .execute(&self.$writer)
-                .await?
-                .rows_affected())
+                .fetch_all(&mut *tx)
+                .await?;
+                Self::status_events(&mut tx, merchant_id, &settled, now).await?;
+                tx.commit().await?;
+                $crate::vault::events::committed();
+                Ok(settled.len() as u64)
             }
 
             async fn browse_report(
@@ -916,7 +1001,8 @@ payment_store!(
     reader: pool,
     writer: writer,
     begin: "BEGIN IMMEDIATE",
-    lock_card: None
+    lock_card: None,
+    outbox: crate::vault::store::outbox::sqlite
 );
 
 payment_store!(
@@ -925,5 +1011,6 @@ payment_store!(
     reader: pool,
     writer: pool,
     begin: "BEGIN",
-    lock_card: Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text")
+    lock_card: Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text"),
+    outbox: crate::vault::store::outbox::postgres
 );

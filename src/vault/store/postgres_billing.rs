@@ -41,6 +41,7 @@ use super::billing::{
     BillingStore, Claimed, Lane, LedgerEntry, PlanRow, ProcessorRecord, TransactionRow,
 };
 use super::billing_rows::{SUBSCRIPTION_COLUMNS, StateRow, SubscriptionRow};
+use super::outbox;
 use super::postgres::{PostgresStore, browse_page, snapshot, unique_violation_as};
 use super::sql::{PLAN_COLUMNS, bind_plan, bind_subscription};
 use super::{BrowseQuery, Page, SealedCard, StoreError, timestamp};
@@ -48,6 +49,7 @@ use crate::vault::billing::attempts::{
     CardSummary, ClaimPlan, DueSubscription, Outcome, Tally, apply_outcomes, plan_claims,
 };
 use crate::vault::billing::subscription::Subscription;
+use crate::vault::events::{self, NewEvent};
 
 /// How many times a method that lost a deadlock or a serialization check runs in all.
 const MAX_TRIES: u32 = 5;
@@ -485,11 +487,11 @@ impl PostgresStore {
         &self,
         merchant_id: i64,
         all: &[&Outcome],
-        fast: Option<&(Vec<StateRow>, Tally)>,
+        fast: Option<&(Vec<StateRow>, Tally, Vec<NewEvent>)>,
         now: DateTime<Utc>,
     ) -> Result<Tally, StoreError> {
         let pg_ids: Vec<&str> = all.iter().map(|o| o.pg_id.as_str()).collect();
-        if let Some((states, tally)) = fast {
+        if let Some((states, tally, events)) = fast {
             // The usual case: lock the batch's attempts (in tran_id order) and the
             // subscriptions that move (in id order), as the careful path does, so a second
             // engine recording the same batch, or a claim, waits instead of deadlocking; then
@@ -509,7 +511,9 @@ impl PostgresStore {
             if record_outcomes(&mut tx, all).await? == all.len() as u64
                 && save_states(&mut tx, states).await? == states.len() as u64
             {
+                outbox::postgres::enqueue(&mut tx, events, now).await?;
                 tx.commit().await?;
+                events::committed();
                 return Ok(*tally);
             }
             tx.rollback().await?;
@@ -552,10 +556,12 @@ impl PostgresStore {
             .filter(|o| pending.contains(o.pg_id.as_str()))
             .collect();
         record_outcomes(&mut tx, &recorded).await?;
-        let (changed, tally) = apply_outcomes(subscriptions, &recorded, now);
+        let (changed, tally, new_events) = apply_outcomes(subscriptions, &recorded, now);
         let states: Vec<StateRow> = changed.iter().map(StateRow::from).collect();
         save_states(&mut tx, &states).await?;
+        outbox::postgres::enqueue(&mut tx, &new_events, now).await?;
         tx.commit().await?;
+        events::committed();
         Ok(tally)
     }
 }
@@ -834,9 +840,9 @@ impl BillingStore for PostgresStore {
                 .into_iter()
                 .map(|sub| (sub.subscription_id, sub))
                 .collect();
-            let (changed, tally) = apply_outcomes(subscriptions, &all, now);
+            let (changed, tally, events) = apply_outcomes(subscriptions, &all, now);
             let states: Vec<StateRow> = changed.iter().map(StateRow::from).collect();
-            (states, tally)
+            (states, tally, events)
         });
         let (all, fast) = (all.as_slice(), fast.as_ref());
         retrying(move || self.record_once(merchant_id, all, fast, now)).await

@@ -13,6 +13,7 @@ use super::billing::{
     BillingStore, Claimed, Lane, LedgerEntry, PlanRow, ProcessorRecord, TransactionRow,
 };
 use super::billing_rows::{SUBSCRIPTION_COLUMNS, StateRow, SubscriptionRow, subscription_json};
+use super::outbox;
 use super::sql::{PLAN_COLUMNS, bind_plan, bind_subscription, push_conditions};
 use super::sqlite::{SqliteStore, json_rows, unique_violation_as};
 use super::{BrowseQuery, Page, SealedCard, StoreError, timestamp};
@@ -20,6 +21,7 @@ use crate::vault::billing::attempts::{
     CardSummary, ClaimPlan, DueSubscription, Outcome, Tally, apply_outcomes,
 };
 use crate::vault::billing::subscription::Subscription;
+use crate::vault::events;
 
 /// A browse over one table, scoped to the merchant: the total and one page.
 async fn browse<T>(
@@ -534,7 +536,7 @@ impl BillingStore for SqliteStore {
                 .into_iter()
                 .map(|sub| (sub.subscription_id, sub))
                 .collect();
-            let (changed, tally) = apply_outcomes(subscriptions, &all, now);
+            let (changed, tally, new_events) = apply_outcomes(subscriptions, &all, now);
             let states: Vec<StateRow> = changed.iter().map(StateRow::from).collect();
             let recorded = record_outcomes(&all);
             let moved = save_states(&states);
@@ -542,7 +544,9 @@ impl BillingStore for SqliteStore {
             if run(&mut tx, recorded).await? == all.len() as u64
                 && run(&mut tx, moved).await? == states.len() as u64
             {
+                outbox::sqlite::enqueue(&mut tx, &new_events, now).await?;
                 tx.commit().await?;
+                events::committed();
                 return Ok(tally);
             }
             tx.rollback().await?;
@@ -575,10 +579,12 @@ impl BillingStore for SqliteStore {
             .filter(|o| pending.contains(o.pg_id.as_str()))
             .collect();
         run(&mut tx, record_outcomes(&recorded)).await?;
-        let (changed, tally) = apply_outcomes(subscriptions, &recorded, now);
+        let (changed, tally, new_events) = apply_outcomes(subscriptions, &recorded, now);
         let states: Vec<StateRow> = changed.iter().map(StateRow::from).collect();
         run(&mut tx, save_states(&states)).await?;
+        outbox::sqlite::enqueue(&mut tx, &new_events, now).await?;
         tx.commit().await?;
+        events::committed();
         Ok(tally)
     }
 
