@@ -40,6 +40,7 @@ pub mod query;
 pub mod session;
 pub mod subscription_query;
 pub mod types;
+pub mod webhook_query;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,6 +8,7 @@
 mod error;
 mod inflight;
 mod payments;
+mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};

@@ -10,6 +10,7 @@ mod card_setup;
 mod customer;
 mod payment;
 mod session;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -69,6 +70,7 @@ pub struct MutationRoot(
     billing::BillingMutations,
     payment::PaymentMutations,
     session::SessionMutations,
+    webhook::WebhookMutations,
 );
 
 /// Wraps the customer a write returned, and puts it in the request's loader so later fields

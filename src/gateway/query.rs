@@ -15,13 +15,14 @@ use crate::gateway::subscription_query::SubscriptionFilter;
 use crate::gateway::types::{
     BillingSubscription, BillingSubscriptionConnection, Customer, Node, Plan, subscription_page,
 };
+use crate::gateway::webhook_query::WebhookQuery;
 use crate::qualpay::codes::PlanStatus;
 use crate::qualpay::{CustomerVault, Filter, RecurringPlan};
 
 /// The query root: customers, billing and payments.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(CustomerQuery, BillingQuery, PaymentQuery);
+pub struct QueryRoot(CustomerQuery, BillingQuery, PaymentQuery, WebhookQuery);
 
 #[derive(Default)]
 pub struct CustomerQuery;

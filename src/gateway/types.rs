@@ -11,6 +11,7 @@ mod payment;
 mod payment_page;
 mod plan;
 mod subscription;
+mod webhook;
 
 pub use address::ShippingAddress;
 pub use charge::{IDEMPOTENCY_PREFIX, Payment, PaymentKind, PaymentStatus};
@@ -25,6 +26,7 @@ pub use plan::Plan;
 pub use subscription::{
     BillingSubscription, BillingSubscriptionConnection, SubscriptionTransaction, subscription_page,
 };
+pub use webhook::{Webhook, WebhookAuthType, WebhookStatus};
 
 use async_graphql::{Context, Result};
 

@@ -26,6 +26,7 @@ pub(crate) mod support;
 mod types;
 mod upstream_mode;
 mod vault_key;
+mod webhooks;
 
 use serde_json::Value;
 

@@ -1326,3 +1326,36 @@ async fn no_log_line_carries_a_session_token_key_card_number_or_cvv() {
         );
     }
 }
+
+/// The merchant's webhooks are not a customer's: reading or changing them is FORBIDDEN to a
+/// session with every permission, before any upstream call.
+#[tokio::test(flavor = "multi_thread")]
+async fn webhooks_are_forbidden_to_every_session() {
+    let app = GatewayApp::spawn().await;
+    seed(&app, "ALICE", "Alice", 10).await;
+    let session = mint(&app, GATEWAY_KEY, "ALICE", &ALL).await;
+    for (query, field) in [
+        ("{ webhooks { totalCount } }", "webhooks"),
+        (r#"{ webhook(webhookId: "1") { label } }"#, "webhook"),
+        (
+            r#"mutation { createWebhook(input: { label: "x", notificationUrl: "https://example.com/h",
+                 events: ["subscription_suspended"] }) { secret } }"#,
+            "createWebhook",
+        ),
+        (
+            r#"mutation { updateWebhook(input: { webhookId: "1", label: "x" }) { webhook { label } } }"#,
+            "updateWebhook",
+        ),
+        (
+            r#"mutation { enableWebhook(input: { webhookId: "1" }) { webhook { status } } }"#,
+            "enableWebhook",
+        ),
+        (
+            r#"mutation { disableWebhook(input: { webhookId: "1" }) { webhook { status } } }"#,
+            "disableWebhook",
+        ),
+    ] {
+        let (body, calls) = session.counted(query, json!({})).await;
+        assert_forbidden(&body, calls, json!([field]));
+    }
+}
