@@ -20,6 +20,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs, Toggle};
 use crate::gateway;
+use crate::gateway::events::EventBroker;
+use crate::gateway::receiver::ReceiverSecrets;
 use crate::gateway::session::SessionKeys;
 use crate::metrics::Metrics;
 use crate::readiness;
@@ -102,6 +104,29 @@ impl Application {
             .clone()
             .unwrap_or_else(|| args.vault.data_dir.join(SESSION_KEYS_FILE));
         let session_keys = Arc::new(SessionKeys::load_or_create(&session_keys_file)?);
+        let receiver_secrets = Arc::new(ReceiverSecrets::new(
+            args.qualpay_webhook_secrets.iter().cloned(),
+        ));
+        if let Some(vault) = &embedded
+            && args.embedded_webhooks == Toggle::On
+        {
+            let url = format!(
+                "http://{}/webhooks/qualpay",
+                loopback(listener.local_addr()?)
+            );
+            let merchants = std::iter::once(DEV_MERCHANT_ID)
+                .chain(args.vault.api_keys.iter().map(|key| key.merchant_id))
+                .collect::<std::collections::BTreeSet<_>>();
+            for merchant_id in merchants {
+                let secret = vault
+                    .register_gateway_webhook(merchant_id, &url)
+                    .await
+                    .map_err(|error| {
+                        anyhow::anyhow!("registering the gateway's webhook: {error}")
+                    })?;
+                receiver_secrets.add(secret);
+            }
+        }
         let settings = gateway::Settings {
             upstream_batch: args.upstream_batch,
             time: args.vault.time,
@@ -116,6 +141,8 @@ impl Application {
             readiness: embedded.iter().map(|v| v.readiness.clone()).collect(),
             card_fields: embedded.is_some().then(|| "/embedded/frame".to_owned()),
             demo: embedded.is_some() && args.listen.ip().is_loopback(),
+            broker: EventBroker::default(),
+            receiver_secrets,
         };
         let mut router = gateway::router(upstream.clone(), metrics, settings);
         let seed = embedded.is_some() && !args.no_seed;

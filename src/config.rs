@@ -127,6 +127,23 @@ pub struct ServeArgs {
     #[arg(long, env = "VAULTQL_GRAPHIQL", value_enum, default_value_t = Toggle::On)]
     pub graphiql: Toggle,
 
+    /// The signing secret of a webhook registered at Qualpay to post to this gateway's
+    /// `/webhooks/qualpay` (its events go to GraphQL subscriptions). Repeat for each webhook;
+    /// without any, that path answers 404 (with the embedded vault, see --embedded-webhooks).
+    #[arg(
+        long = "qualpay-webhook-secret",
+        env = "VAULTQL_QUALPAY_WEBHOOK_SECRETS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub qualpay_webhook_secrets: Vec<String>,
+
+    /// With the embedded vault: register this gateway's `/webhooks/qualpay` as a webhook of
+    /// every merchant on start (replacing an earlier run's), so GraphQL subscriptions hear of
+    /// the vault's events.
+    #[arg(long, env = "VAULTQL_EMBEDDED_WEBHOOKS", value_enum, default_value_t = Toggle::On)]
+    pub embedded_webhooks: Toggle,
+
     #[command(flatten)]
     pub vault: VaultArgs,
 }
@@ -391,6 +408,8 @@ impl ServeArgs {
             no_seed: false,
             cors_origins: Vec::new(),
             graphiql: Toggle::On,
+            qualpay_webhook_secrets: Vec::new(),
+            embedded_webhooks: Toggle::On,
             max_upstream_calls: 100,
             max_concurrent_requests: 256,
             max_auth_failures: 20,

@@ -26,26 +26,30 @@ pub mod customer_query;
 pub mod demo;
 pub mod documents;
 pub mod error;
+pub mod events;
 pub mod graphiql;
 pub mod guard;
 pub mod http;
 pub mod idle;
 pub mod ids;
+pub mod live_query;
 pub mod loaders;
 pub mod mutation;
 pub mod nulls;
 pub mod paging;
 pub mod payment_query;
 pub mod query;
+pub mod receiver;
 pub mod session;
 pub mod subscription_query;
 pub mod types;
 pub mod webhook_query;
+pub mod websocket;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Method, header};
@@ -59,17 +63,21 @@ use crate::gateway::access::Caller;
 use crate::gateway::context::{CardFields, RequestTime, SessionIssuer};
 use crate::gateway::credentials::Credential;
 use crate::gateway::error::GatewayError;
+use crate::gateway::events::EventBroker;
 use crate::gateway::idle::IdleBatches;
+use crate::gateway::live_query::SubscriptionRoot;
 use crate::gateway::loaders::Loaders;
 use crate::gateway::mutation::MutationRoot;
 use crate::gateway::query::QueryRoot;
+use crate::gateway::receiver::ReceiverSecrets;
 use crate::gateway::session::SessionKeys;
+use crate::gateway::websocket::Live;
 use crate::metrics::Metrics;
 use crate::readiness;
 use crate::time::TimeSource;
-use crate::upstream::{Upstream, basic_authorization};
+use crate::upstream::{Upstream, UpstreamError, basic_authorization};
 
-pub type VaultSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type VaultSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Deepest query accepted.
 const MAX_DEPTH: usize = 20;
@@ -80,7 +88,7 @@ pub fn schema() -> VaultSchema {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .override_output_type_description::<rust_decimal::Decimal>(
         "An exact decimal number, answered as a string such as `\"9.99\"` so that no amount \
@@ -171,6 +179,10 @@ pub struct Settings {
     pub card_fields: Option<String>,
     /// Serve the demo checkout page (`/demo/add-card`): embedded vault on loopback only.
     pub demo: bool,
+    /// Where received webhook events go to live subscriptions.
+    pub broker: EventBroker,
+    /// The secrets `POST /webhooks/qualpay` accepts signatures of.
+    pub receiver_secrets: Arc<ReceiverSecrets>,
 }
 
 /// The window over which failed authentications are counted per client address.
@@ -193,6 +205,8 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         readiness,
         card_fields,
         demo,
+        broker,
+        receiver_secrets,
     } = settings;
     let demo_routes = demo.then(|| demo::routes(session_keys.clone(), upstream.clone(), time));
     let schema = schema();
@@ -203,6 +217,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
     // between them), and the schema holds no client of its own to fall back on. The time is
     // read here, once per request: the token is checked and the operations run at that time.
     let base = upstream.clone();
+    let socket_keys = session_keys.clone();
     let admit: http::Admit = Arc::new(move |headers| {
         let now = time.now();
         // Every client of the request, the service client that checks a new session included,
@@ -241,6 +256,16 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
             },
         ) as http::Prepare)
     });
+    let live = Arc::new(Live {
+        schema: schema.clone(),
+        admit: admit.clone(),
+        verify: socket_credential(upstream.clone(), socket_keys, time),
+        broker: broker.clone(),
+        origins: cors_origins.clone(),
+        now: Arc::new(move || time.now()),
+        metrics: metrics.clone(),
+    });
+    let receiver = receiver::routes(broker, receiver_secrets, time, metrics.clone());
     let checks = std::iter::once(Arc::new(UpstreamReady(upstream)) as Arc<dyn readiness::Check>);
     let state = GatewayState {
         metrics,
@@ -260,6 +285,10 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
                 max_response_bytes,
             )
             .layer(axum::middleware::from_fn_with_state(
+                live,
+                websocket::upgrade_or_next,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
                 Arc::new(Semaphore::new(max_concurrent_requests as usize)),
                 guard::at_most_so_many,
             ))
@@ -271,11 +300,43 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
                 guard::limit_auth_failures,
             ))
             .layer(cors(&cors_origins)),
-        );
+        )
+        .merge(receiver);
     match demo_routes {
         Some(demo) => router.merge(demo),
         None => router,
     }
+}
+
+/// Checks a WebSocket's credential at `connection_init`: a session token must be valid now
+/// (the socket closes when it expires); a secret key must be accepted by the upstream, since
+/// no later request would tell the client it is wrong.
+fn socket_credential(
+    upstream: Upstream,
+    session_keys: Arc<SessionKeys>,
+    time: TimeSource,
+) -> websocket::Verify {
+    Arc::new(move |headers| {
+        let checked = credentials::credential(&headers, &session_keys, time.now());
+        let upstream = upstream.clone();
+        Box::pin(async move {
+            match checked.map_err(|refused| refused.0)? {
+                Credential::Session(session) => Ok(Some(session.expires())),
+                Credential::SecretKey(key) => {
+                    let client = upstream
+                        .with_api_key(key.expose())
+                        .ok_or("the API key cannot be sent on")?;
+                    match client.ready().await {
+                        Ok(()) => Ok(None),
+                        Err(UpstreamError::Status {
+                            status: 401 | 403, ..
+                        }) => Err("the upstream refused the API key"),
+                        Err(_) => Err("the upstream could not be asked about the API key"),
+                    }
+                }
+            }
+        })
+    })
 }
 
 /// GraphiQL on `GET /graphql`, its Headers tab filled with `development_key` when there is one.

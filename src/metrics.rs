@@ -24,6 +24,10 @@ struct State {
     latency: BTreeMap<(String, &'static str), Histogram>,
     /// route -> reads answered by joining the same call already in flight.
     shared_reads: BTreeMap<&'static str, u64>,
+    /// GraphQL subscriptions listening for events now.
+    live_subscriptions: u64,
+    /// outcome -> webhook deliveries `POST /webhooks/qualpay` answered.
+    deliveries: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]
@@ -65,6 +69,23 @@ impl Metrics {
         *state.shared_reads.entry(route).or_default() += 1;
     }
 
+    /// A GraphQL subscription started (`true`) or stopped listening for events.
+    pub fn record_live_subscription(&self, started: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.live_subscriptions = if started {
+            state.live_subscriptions + 1
+        } else {
+            state.live_subscriptions.saturating_sub(1)
+        };
+    }
+
+    /// A webhook delivery was answered: `published`, `duplicate`, `bad_signature`,
+    /// `malformed` or `too_large`.
+    pub fn record_delivery(&self, outcome: &'static str) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        *state.deliveries.entry(outcome).or_default() += 1;
+    }
+
     /// The total number of upstream requests so far.
     pub fn upstream_requests(&self) -> u64 {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -93,6 +114,25 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "vaultql_upstream_shared_reads_total{{route=\"{route}\"}} {count}"
+            );
+        }
+        out.push_str(
+            "# HELP vaultql_graphql_subscriptions_active GraphQL subscriptions listening for events.\n",
+        );
+        out.push_str("# TYPE vaultql_graphql_subscriptions_active gauge\n");
+        let _ = writeln!(
+            out,
+            "vaultql_graphql_subscriptions_active {}",
+            state.live_subscriptions
+        );
+        out.push_str(
+            "# HELP vaultql_webhook_deliveries_received_total Deliveries to /webhooks/qualpay, by outcome.\n",
+        );
+        out.push_str("# TYPE vaultql_webhook_deliveries_received_total counter\n");
+        for (outcome, count) in &state.deliveries {
+            let _ = writeln!(
+                out,
+                "vaultql_webhook_deliveries_received_total{{outcome=\"{outcome}\"}} {count}"
             );
         }
         out.push_str("# HELP vaultql_upstream_request_duration_seconds Latency of requests to the vault API.\n");

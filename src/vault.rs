@@ -114,7 +114,31 @@ pub struct Vault {
     pub routes: Router,
     /// The database answers.
     pub readiness: Arc<dyn readiness::Check>,
+    webhooks: Arc<WebhookService>,
+    clock: Clock,
 }
+
+impl Vault {
+    /// Makes the embedded gateway's receiver (`notification_url`) a webhook of `merchant_id`
+    /// for every event, in place of the one an earlier run made; answers its signing secret.
+    pub async fn register_gateway_webhook(
+        &self,
+        merchant_id: i64,
+        notification_url: &str,
+    ) -> Result<String, VaultError> {
+        let now = self.clock.now(merchant_id).await?;
+        let webhook = self
+            .webhooks
+            .register_gateway(merchant_id, GATEWAY_WEBHOOK_LABEL, notification_url, now)
+            .await?;
+        webhook
+            .secret
+            .ok_or_else(|| VaultError::Internal("a new webhook came without its secret".into()))
+    }
+}
+
+/// The label of the webhook the embedded gateway registers for itself.
+pub const GATEWAY_WEBHOOK_LABEL: &str = "vaultql gateway (embedded)";
 
 /// Opens the database and the keys and returns the vault. `extra_keys` are keys the caller
 /// adds (the gateway's own key when the vault is embedded).
@@ -179,14 +203,16 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         payments,
         embedded,
         billing,
-        webhooks,
-        clock,
+        webhooks: webhooks.clone(),
+        clock: clock.clone(),
         keys: ApiKeys::new(&specs),
         advance_wait: Duration::from_millis(args.advance_wait_ms),
     };
     Ok(Vault {
         routes: routes::router().with_state(state),
         readiness: Arc::new(DatabaseReady(database)),
+        webhooks,
+        clock,
     })
 }
 

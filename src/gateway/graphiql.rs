@@ -25,7 +25,13 @@ const HTML: &str = "text/html; charset=utf-8";
 const START_JS: &str = r#""use strict";
 (function () {
   var root = document.getElementById("graphiql");
-  var fetcher = GraphiQL.createFetcher({ url: root.dataset.endpoint });
+  // Subscriptions go over a WebSocket to the same endpoint (graphql-transport-ws, whose
+  // client GraphiQL bundles); the Headers tab's Authorization goes in connection_init.
+  var socket = (location.protocol === "https:" ? "wss://" : "ws://") + location.host;
+  var fetcher = GraphiQL.createFetcher({
+    url: root.dataset.endpoint,
+    subscriptionUrl: socket + root.dataset.endpoint
+  });
   ReactDOM.createRoot(root).render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,

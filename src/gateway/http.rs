@@ -321,6 +321,47 @@ fn checked_document(query: &str) -> Result<ExecutableDocument, Rejection> {
     Ok(document)
 }
 
+/// The limits [`checked_document`] applies, for operations that arrive over WebSocket: the
+/// parsed document, or the request errors to answer.
+pub fn check_document(query: &str) -> Result<ExecutableDocument, Vec<ServerError>> {
+    checked_document(query).map_err(|rejection| match rejection {
+        Rejection::Request(mut errors) => {
+            scrub_errors(&mut errors);
+            errors
+        }
+        _ => vec![coded("BAD_REQUEST", "the operation could not be read")],
+    })
+}
+
+/// The type of the operation the executor will pick; `None` when it is ambiguous or unknown
+/// (the executor reports that).
+pub fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    let mut operations = document.operations.iter();
+    let selected = match name {
+        Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
+        None if operations.len() == 1 => operations.next(),
+        None => None,
+    };
+    selected.map(|(_, operation)| operation.node.ty)
+}
+
+/// Scrubs error messages as [`errors_json`] does, for answers that are not written by it (those
+/// sent over WebSocket).
+pub fn scrub_errors(errors: &mut [ServerError]) {
+    for error in errors {
+        let ours = error
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.get("code").is_some());
+        let min_digits = if ours {
+            CARD_LIKE_DIGITS
+        } else {
+            ECHOED_DIGITS
+        };
+        error.message = redact_digits(&error.message, min_digits).into_owned();
+    }
+}
+
 /// The parser's message quotes the offending source line, which may hold a card number or a
 /// CVV typed into a literal: only its position and what was expected there are kept.
 fn syntax_error(error: async_graphql::parser::Error) -> ServerError {
@@ -427,15 +468,9 @@ impl<'a> SpreadWalk<'a> {
     }
 }
 
-/// Mirrors the executor's choice of operation; an ambiguous or unknown name is left for it to report.
+/// Whether the operation the executor will pick is a mutation.
 fn selects_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
-    let mut operations = document.operations.iter();
-    let selected = match name {
-        Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
-        None if operations.len() == 1 => operations.next(),
-        None => None,
-    };
-    selected.is_some_and(|(_, op)| op.node.ty == OperationType::Mutation)
+    operation_type(document, name) == Some(OperationType::Mutation)
 }
 
 /// The request parameters of the spec, with their types already checked.
@@ -764,21 +799,12 @@ fn errors_body(message: &str) -> Value {
 /// `extensions.code` and numbers that matter (limits), so only card-like runs go; async-graphql's
 /// own (validation, coercion: they quote values the caller sent) lose every run of 3 digits.
 fn errors_json(errors: &[ServerError]) -> Value {
-    let scrubbed = errors.iter().map(|error| {
-        let ours = error
-            .extensions
-            .as_ref()
-            .is_some_and(|extensions| extensions.get("code").is_some());
-        let min_digits = if ours {
-            CARD_LIKE_DIGITS
-        } else {
-            ECHOED_DIGITS
-        };
-        let mut value = serde_json::to_value(error).unwrap_or_else(|_| json!({}));
-        value["message"] = Value::String(redact_digits(&error.message, min_digits).into_owned());
-        value
-    });
-    Value::Array(scrubbed.collect())
+    let mut errors = errors.to_vec();
+    scrub_errors(&mut errors);
+    let values = errors
+        .iter()
+        .map(|error| serde_json::to_value(error).unwrap_or_else(|_| json!({})));
+    Value::Array(values.collect())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod address;
 mod charge;
 pub mod codes;
 mod customer;
+mod event;
 mod node;
 mod payment;
 mod payment_page;
@@ -17,6 +18,9 @@ pub use address::ShippingAddress;
 pub use charge::{IDEMPOTENCY_PREFIX, Payment, PaymentKind, PaymentStatus};
 pub use codes::{BankAccountType, CardBrand};
 pub use customer::Customer;
+pub use event::{
+    BillingEvent, BillingEventType, CardUpdate, CardUpdateOutcome, PaymentEvent, PaymentEventType,
+};
 pub use node::Node;
 pub use payment::{BankAccount, Card, PaymentMethod};
 pub use payment_page::{

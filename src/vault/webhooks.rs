@@ -107,6 +107,53 @@ impl WebhookService {
         Ok(answer)
     }
 
+    /// The embedded gateway's own webhook on `merchant_id`, to `notification_url`, subscribed
+    /// to every event: those of earlier runs (same label, still ACTIVE) are disabled first,
+    /// since their secrets went with the process that made them. Answers the new one, with its
+    /// secret.
+    pub async fn register_gateway(
+        &self,
+        merchant_id: i64,
+        label: &str,
+        notification_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Webhook, VaultError> {
+        let mut page = 1;
+        loop {
+            let query = BrowseQuery {
+                conditions: Vec::new(),
+                order_on: &crate::vault::store::outbox::WEBHOOK_FIELDS[0],
+                descending: false,
+                count: 100,
+                page,
+            };
+            let found = self.store.browse_webhooks(merchant_id, &query).await?;
+            for webhook in &found.items {
+                if webhook.row.label == label && webhook.row.status == "ACTIVE" {
+                    self.set_enabled(merchant_id, webhook.row.webhook_id, false)
+                        .await?;
+                }
+            }
+            if found.items.len() < 100 {
+                break;
+            }
+            page += 1;
+        }
+        let request = Webhook {
+            label: Some(label.to_owned()),
+            notification_url: Some(notification_url.to_owned()),
+            events: Some(
+                EventName::ALL
+                    .iter()
+                    .map(|e| e.as_str().to_owned())
+                    .collect(),
+            ),
+            auth_type: Some("NONE".into()),
+            ..Webhook::default()
+        };
+        self.add(merchant_id, request, now).await
+    }
+
     pub async fn get(&self, merchant_id: i64, webhook_id: i64) -> Result<Webhook, VaultError> {
         Ok(wire(self.stored(merchant_id, webhook_id).await?))
     }

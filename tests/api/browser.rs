@@ -1,7 +1,8 @@
 //! The embedded card fields in a real browser: the demo checkout (`/demo/add-card`) in headless
 //! Chromium, driven over WebDriver. Typing a card into the vault's iframe saves it on the
 //! customer, and the card number and CVV are never in the merchant's page, the console or any
-//! request but the one to the vault's `/embedded/tokenize`.
+//! request but the one to the vault's `/embedded/tokenize`. And GraphiQL, with its bundled
+//! WebSocket client, runs a subscription and shows the event it hears of.
 //!
 //! Opt-in: set `VAULTQL_TEST_BROWSER=1` (and install `chromium chromium-driver`); the paths
 //! can be changed with `VAULTQL_TEST_CHROMEDRIVER` and `VAULTQL_TEST_CHROMIUM`.
@@ -214,4 +215,81 @@ async fn a_declined_card_shows_an_error_in_the_frame_and_the_page_and_is_not_sav
 
     let source = browser.source().await;
     assert_no_secrets("the page's source", &source, DECLINED, CVV);
+}
+
+/// GraphiQL's editor holding `text`: its CodeMirror, set as typing would.
+const SET_QUERY: &str = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(arguments[0]);";
+
+/// Presses GraphiQL's run button.
+const RUN: &str = "document.querySelector('.graphiql-execute-button').click();";
+
+/// What GraphiQL's result pane holds.
+const RESULT: &str = "var pane = document.querySelector('.result-window .CodeMirror'); return pane ? pane.CodeMirror.getValue() : '';";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphiql_runs_a_subscription_and_shows_the_decline_it_hears_of() {
+    let Some(programs) = Programs::from_env("browser::graphiql_runs_a_subscription") else {
+        return;
+    };
+    let app = GatewayApp::spawn_with(|args| {
+        args.vault.billing_interval_secs = 0;
+        args.embedded_webhooks = vaultql::config::Toggle::On;
+    })
+    .await;
+    app.add_plan(crate::gateway::support::plan_body(
+        "GRAPHIQL", "GraphiQL", 3, 5.0, -1,
+    ))
+    .await;
+    app.add_customer(json!({
+        "customer_id": "Watched", "customer_first_name": "Graph", "customer_last_name": "IQL",
+        "billing_cards": [{ "card_number": "4000000000000341", "exp_date": "1239", "billing_zip": "94107" }],
+    }))
+    .await;
+    let today = app.vault_today().await;
+    app.add_subscription(json!({ "customer_id": "Watched", "plan_code": "GRAPHIQL",
+                                 "date_start": today }))
+        .await;
+
+    let browser = Browser::start(&programs).await;
+    browser.navigate(&format!("{}/graphql", app.base)).await;
+    // GraphiQL runs nothing until both editors exist (they load after the page).
+    browser.find(".graphiql-query-editor .CodeMirror").await;
+    browser.find(".result-window .CodeMirror").await;
+    browser
+        .execute(
+            SET_QUERY,
+            json!(["subscription Watch { billingEvents { type subscription { customer { customerId } } } }"]),
+        )
+        .await;
+    // GraphiQL picks the transport from the parsed document, which it parses a moment after
+    // an edit; its tab takes the operation's name when it has.
+    browser
+        .wait_for_text(".graphiql-sessions", |text| text.starts_with("Watch\n"))
+        .await;
+    browser.execute(RUN, json!([])).await;
+    // The gateway counts the subscription once it listens; only then can an event reach it.
+    app.wait_for_metric("vaultql_graphql_subscriptions_active 1")
+        .await;
+    app.advance_clock("P0D").await;
+    let shown = browser
+        .wait_for_text(".result-window", |text| text.contains("PAYMENT_FAILED"))
+        .await;
+    let result: Value = serde_json::from_str(
+        browser
+            .execute(RESULT, json!([]))
+            .await
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("the result pane holds JSON ({e}): {shown}"));
+    assert_eq!(
+        result["data"]["billingEvents"]["type"], "PAYMENT_FAILED",
+        "{result:#}"
+    );
+    assert!(shown.contains("Watched"), "{shown}");
+    let console = Value::Array(browser.log("browser").await).to_string();
+    assert!(
+        !console.contains("Content Security Policy"),
+        "the page broke its CSP: {console}"
+    );
 }

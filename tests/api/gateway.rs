@@ -13,6 +13,7 @@ mod cors;
 mod cost;
 mod credentials;
 mod errors;
+mod live;
 mod modules;
 mod mutations;
 mod paging;

@@ -221,6 +221,12 @@ impl Browser {
         self.post("/frame/parent", json!({})).await;
     }
 
+    /// Runs `script` in the page (its `arguments` are `args`); answers what it returns.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        self.post("/execute/sync", json!({ "script": script, "args": args }))
+            .await
+    }
+
     pub async fn source(&self) -> String {
         let source = self.get("/source").await;
         source.as_str().unwrap_or_default().to_owned()

@@ -1,7 +1,7 @@
 //! The schema: the committed SDL is the served one, and no output type can carry a card
 //! number, an account number or a CVV.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::support::GatewayApp;
 
@@ -176,7 +176,7 @@ async fn the_served_schema_introspects_as_the_committed_sdl_says() {
     let schema = &data["__schema"];
     assert_eq!(schema["queryType"]["name"], "Query");
     assert_eq!(schema["mutationType"]["name"], "Mutation");
-    assert_eq!(schema["subscriptionType"], Value::Null);
+    assert_eq!(schema["subscriptionType"]["name"], "Subscription");
     for type_name in schema["types"]
         .as_array()
         .unwrap()

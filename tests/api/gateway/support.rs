@@ -327,6 +327,8 @@ impl GatewayApp {
         args.upstream_api_key = Some(GATEWAY_KEY.into());
         args.vault = default_vault_args(&data_dir);
         args.upstream_batch = UpstreamBatch::In;
+        // Only the live subscription tests want the vault's events posted to the gateway.
+        args.embedded_webhooks = vaultql::config::Toggle::Off;
         args
     }
 
@@ -403,6 +405,23 @@ impl GatewayApp {
             .unwrap_or_else(|e| panic!("GET {path} failed: {e}"));
         let status = response.status().as_u16();
         (status, response.text().await.expect("a readable body"))
+    }
+
+    /// Waits until `/metrics` has the line `line` (a gauge reaching a value: the state the test
+    /// needs, observed rather than waited out).
+    pub async fn wait_for_metric(&self, line: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, metrics) = self.get("/metrics").await;
+            if metrics.lines().any(|l| l == line) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "/metrics never had {line}: {metrics}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// `vaultql_upstream_requests_total` by its labels (`method="GET",route="...",status="200"`).
