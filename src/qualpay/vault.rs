@@ -658,6 +658,16 @@ mod flat_tests {
     use super::*;
 
     #[test]
+    fn a_card_from_qualpay_without_on_hold_reads_as_not_held() {
+        let card: BillingCard = serde_json::from_value(serde_json::json!({
+            "card_id": "c1", "card_number": "411111XXXXXX1111", "primary": true,
+        }))
+        .expect("a card");
+        assert!(!card.on_hold);
+        assert_eq!(card.au_updated_at, None);
+    }
+
+    #[test]
     fn cards_and_addresses_read_back_as_written_with_every_field() {
         let card = serde_json::json!({
             "card_id": "c1", "card_number": "411111XXXXXX1111", "card_type": "VS",
