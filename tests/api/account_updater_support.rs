@@ -13,18 +13,7 @@ use tokio::sync::watch;
 use crate::billing_support::all_pages;
 use crate::helpers::{Auth, TestApp};
 
-/// The Account Updater's test cards and the reason code each gets.
-pub const TEST_CARDS: [(&str, &str); 9] = [
-    ("4000000000202004", "200"),
-    ("4000000000202012", "201"),
-    ("4000000000202020", "202"),
-    ("4000000000202038", "203"),
-    ("4000000000202046", "204"),
-    ("4000000000202061", "206"),
-    ("4000000000203150", "315"),
-    ("4000000000203200", "320"),
-    ("4000000000203291", "329"),
-];
+pub use crate::testdata::AU_TEST_CARDS as TEST_CARDS;
 
 /// `POST /aus/request/create`; the new `request_id`.
 pub async fn create(app: &TestApp, card_ids: &[String]) -> i64 {
