@@ -5,6 +5,7 @@
 //! definition. Optional values that are not set are left out rather than sent as `null`; arrays
 //! are always present.
 
+mod account_updater;
 mod billing;
 pub mod codes;
 mod embedded;
@@ -15,6 +16,7 @@ mod payments;
 mod vault;
 mod webhooks;
 
+pub use account_updater::*;
 pub use billing::*;
 pub use embedded::EmbeddedKey;
 pub use envelope::{ApiResponse, Envelope, ListResponse, SUCCESS_MESSAGE};

@@ -5,6 +5,7 @@
 //! Identical reads in flight are made once ([`inflight`]). The Payment Gateway (`/pg`) calls
 //! and the transaction reports are in [`payments`].
 
+mod account_updater;
 mod error;
 mod inflight;
 mod payments;

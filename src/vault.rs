@@ -8,6 +8,7 @@
 //! - [`filter`] parses the browse `filter` grammar; [`clock`] is the one place the vault reads
 //!   the time (per merchant, with the sandbox's offset).
 
+pub mod account_updater;
 pub mod auth;
 pub mod billing;
 pub mod clock;
@@ -38,6 +39,7 @@ use axum::Router;
 use crate::config::{ApiKeySpec, VaultArgs};
 use crate::private_files;
 use crate::readiness;
+use crate::vault::account_updater::{AccountUpdaterService, DueWork};
 use crate::vault::auth::{ApiKeys, HasApiKeys};
 use crate::vault::billing::{BillingService, engine};
 use crate::vault::clock::Clock;
@@ -97,6 +99,7 @@ pub struct VaultState {
     pub embedded: EmbeddedSettings,
     pub billing: Arc<BillingService>,
     pub webhooks: Arc<WebhookService>,
+    pub account_updater: Arc<AccountUpdaterService>,
     pub clock: Clock,
     pub keys: ApiKeys,
     /// How long a clock advance answers inline before it answers with its running job.
@@ -154,17 +157,24 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
     let store: Arc<dyn VaultStore> = database.clone();
     let clock = Clock::new(args.time, database.clone());
     let service = Arc::new(VaultService::open(store, &master, clock.process_now()).await?);
-    let billing = Arc::new(BillingService::new(
+    let account_updater = Arc::new(AccountUpdaterService::new(
         service.clone(),
         database.clone(),
-        clock.clone(),
-        usize::try_from(args.billing_batch_size).unwrap_or(engine::DEFAULT_BATCH),
     ));
-    if args.billing_interval_secs > 0 {
-        billing.engine.clone().spawn_scheduler(
+    let due_work: Arc<dyn DueWork> = account_updater.clone();
+    let billing = Arc::new(
+        BillingService::new(
+            service.clone(),
+            database.clone(),
             clock.clone(),
-            Duration::from_secs(args.billing_interval_secs),
-        );
+            usize::try_from(args.billing_batch_size).unwrap_or(engine::DEFAULT_BATCH),
+        )
+        .with_due_work(due_work),
+    );
+    if args.billing_interval_secs > 0 {
+        let every = Duration::from_secs(args.billing_interval_secs);
+        billing.engine.clone().spawn_scheduler(clock.clone(), every);
+        account_updater::spawn_scheduler(account_updater.clone(), clock.clone(), every);
     }
     let mut specs: Vec<ApiKeySpec> = args.api_keys.iter().chain(extra_keys).cloned().collect();
     if specs.is_empty() {
@@ -204,6 +214,7 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
         embedded,
         billing,
         webhooks: webhooks.clone(),
+        account_updater,
         clock: clock.clone(),
         keys: ApiKeys::new(&specs),
         advance_wait: Duration::from_millis(args.advance_wait_ms),

@@ -3,6 +3,7 @@
 //! is after the change (the schema's contract: every mutation has its own input and payload
 //! types, so a client's variables name the mutation they are for).
 
+mod account_updater;
 mod address;
 mod billing;
 mod card;
@@ -71,6 +72,7 @@ pub struct MutationRoot(
     payment::PaymentMutations,
     session::SessionMutations,
     webhook::WebhookMutations,
+    account_updater::AccountUpdaterMutations,
 );
 
 /// Wraps the customer a write returned, and puts it in the request's loader so later fields

@@ -2,6 +2,7 @@
 //! loaders' cache rather than copied, and computes its fields from it; links to other objects
 //! go through the request's [`crate::gateway::loaders::Loaders`].
 
+mod account_updater;
 mod address;
 mod charge;
 pub mod codes;
@@ -14,6 +15,7 @@ mod plan;
 mod subscription;
 mod webhook;
 
+pub use account_updater::{AccountUpdaterRequest, AccountUpdaterStatus, RejectedCard};
 pub use address::ShippingAddress;
 pub use charge::{IDEMPOTENCY_PREFIX, Payment, PaymentKind, PaymentStatus};
 pub use codes::{BankAccountType, CardBrand};

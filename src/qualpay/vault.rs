@@ -64,6 +64,13 @@ pub struct BillingCard {
     pub primary: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_date: Option<String>,
+    /// vaultql's: the card is on Account Updater hold (not harvested, not charged by recurring
+    /// billing). Always sent by the vault; Qualpay leaves it out, read as `false`.
+    #[serde(default)]
+    pub on_hold: bool,
+    /// vaultql's: when the Account Updater last changed the card (its number or expiry date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub au_updated_at: Option<String>,
 }
 
 /// The billing name and address fields shared by cards and the requests that change them.
@@ -158,6 +165,10 @@ struct FlatCard {
     #[serde(default)]
     verified_date: Option<String>,
     #[serde(default)]
+    on_hold: bool,
+    #[serde(default)]
+    au_updated_at: Option<String>,
+    #[serde(default)]
     billing_first_name: Option<String>,
     #[serde(default)]
     billing_last_name: Option<String>,
@@ -209,6 +220,8 @@ impl From<FlatCard> for BillingCard {
             },
             primary: card.primary,
             verified_date: card.verified_date,
+            on_hold: card.on_hold,
+            au_updated_at: card.au_updated_at,
         }
     }
 }
@@ -645,6 +658,16 @@ mod flat_tests {
     use super::*;
 
     #[test]
+    fn a_card_from_qualpay_without_on_hold_reads_as_not_held() {
+        let card: BillingCard = serde_json::from_value(serde_json::json!({
+            "card_id": "c1", "card_number": "411111XXXXXX1111", "primary": true,
+        }))
+        .expect("a card");
+        assert!(!card.on_hold);
+        assert_eq!(card.au_updated_at, None);
+    }
+
+    #[test]
     fn cards_and_addresses_read_back_as_written_with_every_field() {
         let card = serde_json::json!({
             "card_id": "c1", "card_number": "411111XXXXXX1111", "card_type": "VS",
@@ -653,7 +676,8 @@ mod flat_tests {
             "billing_email": ["a@example.com"], "billing_addr1": "1 Main", "billing_addr2": "2",
             "billing_city": "C", "billing_state": "CA", "billing_zip": "94107",
             "billing_zip4": "0001", "billing_country": "US", "billing_country_code": "840",
-            "primary": true, "verified_date": "20270131120000",
+            "primary": true, "verified_date": "20270131120000", "on_hold": true,
+            "au_updated_at": "2027-01-31T12:00:00.000000Z",
         });
         let read: BillingCard = serde_json::from_value(card.clone()).expect("a card");
         assert_eq!(serde_json::to_value(&read).expect("json"), card);

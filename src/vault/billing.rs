@@ -34,6 +34,7 @@ use crate::qualpay::{
     AddSubscriptionRequest, ArchivePlanRequest, PlanRequest, SubscriptionActionRequest,
     UpdateSubscriptionRequest,
 };
+use crate::vault::account_updater::DueWork;
 use crate::vault::clock::{Clock, IsoDuration};
 use crate::vault::error::VaultError;
 use crate::vault::filter::{Condition, Operator, Value};
@@ -51,6 +52,9 @@ pub struct BillingService {
     pub clock: Clock,
     pub engine: Engine,
     pub jobs: Jobs,
+    /// What a clock advance runs before it bills (the Account Updater's completions and
+    /// harvests).
+    due_work: Option<Arc<dyn DueWork>>,
 }
 
 fn day(date: NaiveDate) -> String {
@@ -74,7 +78,14 @@ impl BillingService {
             vault,
             store,
             jobs: Jobs::default(),
+            due_work: None,
         }
+    }
+
+    /// Runs `work` on each clock advance, after the clock moves and before billing.
+    pub fn with_due_work(mut self, work: Arc<dyn DueWork>) -> Self {
+        self.due_work = Some(work);
+        self
     }
 
     pub async fn add_plan(
@@ -487,6 +498,9 @@ impl BillingService {
         self.jobs.start(merchant_id, move |progress| async move {
             let now = billing.clock.advance(merchant_id, &by).await?;
             progress.clock_moved(now);
+            if let Some(work) = &billing.due_work {
+                work.run_due(merchant_id, now).await?;
+            }
             let total = billing
                 .engine
                 .run(merchant_id, now, &|total| progress.billed(total))

@@ -15,6 +15,7 @@
 //! | CVV `999` on any card | declined, `0N7` CVV mismatch | declined, `0N7` |
 //! | a card past its expiry month on the charge date | declined, `054` | declined, `054` expired card |
 //! | a card no longer on file | — | declined, `014` invalid card number |
+//! | a card on Account Updater hold | — | declined, `0AH` by the vault, which does not call the processor |
 //!
 //! AVS, when a zip code is sent: `N` for `99999`, `Y` with a street address, `Z` without.
 
@@ -52,6 +53,15 @@ pub const EXPIRED_CARD: Outcome = Outcome::Declined {
 pub const NO_SUCH_CARD: Outcome = Outcome::Declined {
     response_code: "014",
     message: "No such card on file",
+};
+
+/// The card a recurring charge names is on Account Updater hold (`POST /aus/hold`, or an
+/// account closed or contact-cardholder answer): the vault declines the attempt itself, without
+/// calling the processor, and the subscription goes its usual way after a decline. `0AH` is
+/// vaultql's own code (no issuer sends it).
+pub const HELD_CARD: Outcome = Outcome::Declined {
+    response_code: "0AH",
+    message: "Card on account updater hold",
 };
 
 pub const CVV_MISMATCH: Outcome = Outcome::Declined {

@@ -1,5 +1,6 @@
 //! The vault's REST routes, under `/platform` as in Qualpay's spec.
 
+mod account_updater;
 mod billing;
 mod customers;
 mod embedded;
@@ -134,6 +135,37 @@ pub fn router() -> Router<VaultState> {
             "/platform/webhook/{webhook_id}/deliveries",
             get(webhooks::deliveries),
         )
+        .route(
+            "/platform/aus/request/create",
+            post(account_updater::create),
+        )
+        .route(
+            "/platform/aus/request/summary",
+            get(account_updater::browse_summaries),
+        )
+        .route(
+            "/platform/aus/request/summary/{request_id}",
+            get(account_updater::summary),
+        )
+        .route(
+            "/platform/aus/request/detail",
+            get(account_updater::browse_details),
+        )
+        .route(
+            "/platform/aus/request/detail/{request_id}",
+            get(account_updater::request_details),
+        )
+        .route(
+            "/platform/aus/request/cancel/{request_id}",
+            post(account_updater::cancel),
+        )
+        .route("/platform/aus/hold", post(account_updater::hold))
+        .route("/platform/aus/release", post(account_updater::release))
+        .route(
+            "/platform/aus/harvest",
+            get(account_updater::harvest).put(account_updater::set_harvest),
+        )
+        .route("/platform/aus/add", post(account_updater::add_not_served))
         .route("/platform/embedded", get(embedded::key))
         .route("/platform/reporting/transactions", get(reporting::browse))
         .route(

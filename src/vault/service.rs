@@ -357,6 +357,20 @@ impl VaultService {
             .await
     }
 
+    /// Which of the merchant's cards with these ids are on Account Updater hold.
+    pub async fn held_cards(
+        &self,
+        merchant_id: i64,
+        card_ids: &[&str],
+    ) -> Result<HashSet<String>, VaultError> {
+        Ok(self
+            .store
+            .held_cards(merchant_id, card_ids)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     /// Decrypts sealed cards for `purpose`, by `card_id`. One audit record per card is written
     /// first (PCI DSS 10.2), in one statement for the whole batch. A card not `wanted` as
     /// (customer_id, card_id) is left out.

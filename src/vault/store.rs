@@ -7,6 +7,7 @@
 //! changes nothing and concurrent requests cannot break the invariants the schema also enforces
 //! (unique ids, one primary card, one primary address).
 
+pub mod account_updater;
 pub mod billing;
 mod billing_rows;
 pub mod outbox;
@@ -87,12 +88,20 @@ where
 
 /// Both stores of one backend, as the vault opens them.
 pub trait Database:
-    VaultStore + billing::BillingStore + payments::PaymentStore + outbox::WebhookStore
+    VaultStore
+    + billing::BillingStore
+    + payments::PaymentStore
+    + outbox::WebhookStore
+    + account_updater::AccountUpdaterStore
 {
 }
 
 impl<T> Database for T where
-    T: VaultStore + billing::BillingStore + payments::PaymentStore + outbox::WebhookStore
+    T: VaultStore
+        + billing::BillingStore
+        + payments::PaymentStore
+        + outbox::WebhookStore
+        + account_updater::AccountUpdaterStore
 {
 }
 
@@ -307,6 +316,12 @@ pub trait VaultStore: Send + Sync + 'static {
         merchant_id: i64,
         card_ids: &[&str],
     ) -> Result<Vec<SealedCard>, StoreError>;
+    /// Which of the merchant's cards with these ids are on Account Updater hold.
+    async fn held_cards(
+        &self,
+        merchant_id: i64,
+        card_ids: &[&str],
+    ) -> Result<Vec<String>, StoreError>;
     /// Records that stored numbers were decrypted, and why (PCI DSS 10.2): one record per card.
     async fn audit_decryptions(
         &self,

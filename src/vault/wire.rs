@@ -62,6 +62,8 @@ pub fn billing_card(row: CardRow) -> BillingCard {
         },
         primary: row.is_primary,
         verified_date: row.verified_at.as_deref().map(verified_date),
+        on_hold: row.on_hold,
+        au_updated_at: row.au_updated_at,
     }
 }
 

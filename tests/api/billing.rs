@@ -60,6 +60,7 @@ async fn a_minimal_card_has_only_the_fields_that_were_given() {
             "card_number",
             "card_type",
             "exp_date",
+            "on_hold",
             "primary"
         ]
     );

@@ -19,7 +19,8 @@ fn schemas() -> &'static Value {
     })
 }
 
-/// Fields the spec leaves out but ACH accounts carry.
+/// Fields the spec leaves out but ACH accounts carry. (Every card also carries vaultql's
+/// `on_hold` and, once the Account Updater changed it, `au_updated_at`.)
 const ACH_EXTRAS: [&str; 3] = ["type_id", "tr_number", "dda_number"];
 
 /// Fields the vault always sends, by schema (the spec marks nothing as required).
@@ -39,7 +40,7 @@ fn required(schema: &str) -> &'static [&'static str] {
             "billing_cards",
             "shipping_addresses",
         ],
-        "BillingCard" => &["card_id", "card_number", "primary"],
+        "BillingCard" => &["card_id", "card_number", "primary", "on_hold"],
         "ShippingAddress" => &[
             "shipping_id",
             "shipping_first_name",
@@ -133,6 +134,8 @@ fn check_object(value: &Value, schema: &str, at: &str, out: &mut Vec<String>) {
         let ty = match props.get(key).and_then(Value::as_str) {
             Some(ty) => ty,
             None if schema == "BillingCard" && ACH_EXTRAS.contains(&key.as_str()) => "string",
+            None if schema == "BillingCard" && key == "on_hold" => "boolean",
+            None if schema == "BillingCard" && key == "au_updated_at" => "string",
             None => {
                 out.push(format!("{at}.{key}: not a property of {schema}"));
                 continue;
@@ -337,7 +340,8 @@ fn the_contract_check_catches_unknown_fields_wrong_types_nulls_and_broken_invari
             "primary_card_number": "411111xxxxxx1111",
             "billing_cards": [{
                 "card_id": "a".repeat(32), "card_number": "411111xxxxxx1111",
-                "card_type": "VS", "exp_date": "1239", "billing_zip": "94107", "primary": true
+                "card_type": "VS", "exp_date": "1239", "billing_zip": "94107", "primary": true,
+                "on_hold": false
             }],
             "shipping_addresses": []
         }
@@ -428,9 +432,13 @@ async fn every_vault_endpoint_answers_in_the_shape_of_the_spec() {
         property_names("CustomerVault"),
         "every CustomerVault field is returned once set"
     );
+    // The spec's fields and vaultql's `on_hold` (`au_updated_at` comes with an update).
+    let mut card_fields = property_names("BillingCard");
+    card_fields.push("on_hold".into());
+    card_fields.sort_unstable();
     assert_eq!(
         present_names(&customer["billing_cards"][0]),
-        property_names("BillingCard"),
+        card_fields,
         "every BillingCard field is returned once set (a verified card with all billing fields)"
     );
     assert_eq!(

@@ -5,6 +5,7 @@
 //! Every test starts its own gateway (with an in-memory embedded vault unless it says
 //! otherwise), so upstream request counts are exact. Helpers are in [`support`].
 
+mod account_updater;
 mod batching;
 mod billing_graph;
 mod billing_mutations;

@@ -20,6 +20,9 @@ macro_rules! assert_vault_snapshot {
     }};
 }
 
+mod account_updater;
+mod account_updater_billing;
+mod account_updater_support;
 mod ach;
 mod backends;
 mod billing;

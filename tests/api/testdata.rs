@@ -33,8 +33,25 @@ pub const BAD_ROUTING: &str = "011000016";
 pub const DDA: &str = "123456789012";
 pub const DDA_MASKED: &str = "xxxxxxxx9012";
 
+/// The Account Updater's test cards and the reason code each gets (here, so that
+/// `.ci/scan-postgres` looks for them too).
+pub const AU_TEST_CARDS: [(&str, &str); 9] = [
+    ("4000000000202004", "200"),
+    ("4000000000202012", "201"),
+    ("4000000000202020", "202"),
+    ("4000000000202038", "203"),
+    ("4000000000202046", "204"),
+    ("4000000000202061", "206"),
+    ("4000000000203150", "315"),
+    ("4000000000203200", "320"),
+    ("4000000000203291", "329"),
+];
+
+/// The number a `202` card gets from the Account Updater.
+pub const AU_NEW_NUMBER: &str = "4242424242424242";
+
 /// Well-known numbers used throughout the suite; none may ever appear in logs.
-pub const ALL_FIXED_PANS: [&str; 11] = [
+pub const ALL_FIXED_PANS: [&str; 12] = [
     VISA,
     VISA_2,
     MASTERCARD,
@@ -46,6 +63,7 @@ pub const ALL_FIXED_PANS: [&str; 11] = [
     CHARGE_DECLINE_CARD,
     BAD_LUHN,
     DDA,
+    AU_NEW_NUMBER,
 ];
 
 /// A far-future expiry used where the exact date does not matter (December 2039).

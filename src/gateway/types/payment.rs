@@ -223,6 +223,22 @@ impl Card {
         self.0.verified_at()
     }
 
+    /// On Account Updater hold: left out of account updater requests and not charged by
+    /// recurring billing (`holdCard`, or the account updater found the account closed). False
+    /// when the upstream does not say (Qualpay's own vault).
+    pub async fn is_on_hold(&self) -> bool {
+        self.0.card().on_hold
+    }
+
+    /// When the account updater last changed the card (number, expiry, or a hold); null if
+    /// never.
+    pub async fn updated_by_account_updater_at(&self) -> Option<DateTime<Utc>> {
+        let text = self.0.card().au_updated_at.as_deref()?;
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|at| at.with_timezone(&Utc))
+    }
+
     pub async fn billing_first_name(&self) -> Option<&str> {
         self.0.card().billing.billing_first_name.as_deref()
     }

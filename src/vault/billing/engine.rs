@@ -23,7 +23,7 @@ use super::subscription::Subscription;
 use crate::vault::clock::Clock;
 use crate::vault::crypto::random_alphanumerics;
 use crate::vault::error::VaultError;
-use crate::vault::processor::{self, APPROVED, NO_SUCH_CARD};
+use crate::vault::processor::{self, APPROVED, HELD_CARD, NO_SUCH_CARD};
 use crate::vault::service::VaultService;
 use crate::vault::store::SealedCard;
 use crate::vault::store::billing::{
@@ -183,8 +183,12 @@ impl Engine {
         if attempts.is_empty() {
             return Ok(Vec::new());
         }
+        // A card on hold is not charged, nor even opened: the vault declines it itself.
+        let card_ids: Vec<&str> = attempts.iter().map(|a| a.card_id.as_str()).collect();
+        let held = self.vault.held_cards(merchant_id, &card_ids).await?;
         let wanted: Vec<(&str, &str)> = attempts
             .iter()
+            .filter(|a| !held.contains(&a.card_id))
             .map(|a| (a.customer_id.as_str(), a.card_id.as_str()))
             .collect();
         let cards = if sealed.is_empty() {
@@ -205,6 +209,7 @@ impl Engine {
                     .parse::<NaiveDate>()
                     .unwrap_or(now.date_naive());
                 let answer = match cards.get(&attempt.card_id) {
+                    _ if held.contains(&attempt.card_id) => HELD_CARD,
                     Some(card) => {
                         processor::charge_on(card.number.expose(), card.exp_date.as_deref(), on)
                     }

@@ -348,6 +348,21 @@ impl VaultStore for PostgresStore {
             .collect())
     }
 
+    async fn held_cards(
+        &self,
+        merchant_id: i64,
+        card_ids: &[&str],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT card_id FROM billing_cards WHERE on_hold AND merchant_id = $1 \
+             AND card_id = ANY($2)",
+        )
+        .bind(merchant_id)
+        .bind(card_ids)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn audit_decryptions(
         &self,
         merchant_id: i64,

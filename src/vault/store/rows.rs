@@ -52,6 +52,10 @@ pub struct CardRow {
     pub is_primary: bool,
     pub verified_at: Option<String>,
     pub created_at: String,
+    /// On Account Updater hold: not harvested, not charged by recurring billing.
+    pub on_hold: bool,
+    /// When the Account Updater last changed the card.
+    pub au_updated_at: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]

@@ -403,6 +403,26 @@ impl VaultStore for SqliteStore {
         json_rows(select.build_query_scalar().fetch_one(&self.pool).await?)
     }
 
+    async fn held_cards(
+        &self,
+        merchant_id: i64,
+        card_ids: &[&str],
+    ) -> Result<Vec<String>, StoreError> {
+        if card_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut select = QueryBuilder::new(
+            "SELECT card_id FROM billing_cards WHERE on_hold = 1 AND merchant_id = ",
+        );
+        select.push_bind(merchant_id).push(" AND card_id IN (");
+        let mut ids = select.separated(", ");
+        for id in card_ids {
+            ids.push_bind(*id);
+        }
+        select.push(")");
+        Ok(select.build_query_scalar().fetch_all(&self.pool).await?)
+    }
+
     async fn audit_decryptions(
         &self,
         merchant_id: i64,

@@ -1359,3 +1359,37 @@ async fn webhooks_are_forbidden_to_every_session() {
         assert_forbidden(&body, calls, json!([field]));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_updater_is_forbidden_to_every_session() {
+    let app = GatewayApp::spawn().await;
+    let alice = seed(&app, "ALICE", "Alice", 10).await;
+    let card_id = alice["cards"][0]["cardId"].as_str().unwrap().to_owned();
+    let session = mint(&app, GATEWAY_KEY, "ALICE", &ALL).await;
+    for (query, field) in [
+        (
+            format!(
+                r#"mutation {{ startAccountUpdater(input: {{ cardIds: ["{card_id}"] }}) {{
+                     request {{ status }} }} }}"#
+            ),
+            "startAccountUpdater",
+        ),
+        (
+            format!(
+                r#"mutation {{ holdCard(input: {{ customerId: "ALICE", cardId: "{card_id}" }}) {{
+                     card {{ isOnHold }} }} }}"#
+            ),
+            "holdCard",
+        ),
+        (
+            format!(
+                r#"mutation {{ releaseCard(input: {{ customerId: "ALICE", cardId: "{card_id}" }}) {{
+                     card {{ isOnHold }} }} }}"#
+            ),
+            "releaseCard",
+        ),
+    ] {
+        let (body, calls) = session.counted(&query, json!({})).await;
+        assert_forbidden(&body, calls, json!([field]));
+    }
+}
