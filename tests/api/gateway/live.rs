@@ -18,8 +18,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vaultql::config::Toggle;
 
 use super::billing_graph::{DECLINING, create_plan, customer_with_cards, subscribe};
-use super::support::{EXP, GATEWAY_KEY, GatewayApp, Sandbox, VaultAccess, visa};
+use super::support::{EXP, GATEWAY_KEY, GatewayApp, Sandbox, VaultAccess, masked, visa};
 use crate::helpers::{KEY_A, KEY_B};
+use crate::testdata::{AU_NEW_NUMBER, AU_TEST_CARDS};
 
 /// Longest a test waits for a message it expects.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -443,6 +444,94 @@ async fn a_sessions_socket_closes_when_its_token_expires_and_queries_run_once() 
     let (code, reason) = socket.closed().await;
     assert_eq!(code, 4403, "{reason}");
     assert!(reason.contains("expired"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_updater_run_reaches_card_update_subscribers_with_the_cards_as_changed() {
+    let app = spawn_live().await;
+    let [new_expiry, new_number, closed] = ["201", "202", "203"].map(|code| {
+        AU_TEST_CARDS
+            .iter()
+            .find(|(_, reason)| *reason == code)
+            .expect("a test card")
+            .0
+    });
+    let ids = customer_with_cards(&app, "Updated", &[new_expiry, new_number, closed]).await;
+    let mut socket = Socket::ready(&app, &basic(GATEWAY_KEY)).await;
+    socket
+        .subscribe(
+            "cards",
+            "subscription { cardUpdates(customerId: \"Updated\") { reasonCode outcome card { cardId maskedNumber expYear isOnHold updatedByAccountUpdaterAt } } }",
+            json!({}),
+        )
+        .await;
+    app.wait_for_metric("vaultql_graphql_subscriptions_active 1")
+        .await;
+    let started = app
+        .data(
+            "mutation($ids: [ID!]!) { startAccountUpdater(input: { cardIds: $ids }) { request { status } } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    assert_eq!(
+        started["startAccountUpdater"]["request"]["status"], "IN_PROGRESS",
+        "{started}"
+    );
+    // The brands answer 3 days later by the merchant's clock.
+    app.advance_clock("P3D").await;
+    let mut updates = Vec::new();
+    for _ in 0..3 {
+        updates.push(socket.event("cards").await["data"]["cardUpdates"].clone());
+    }
+    updates.sort_by_key(|update| update["reasonCode"].to_string());
+    let summary: Vec<_> = updates
+        .iter()
+        .map(|u| {
+            (
+                u["outcome"].clone(),
+                u["card"]["maskedNumber"].clone(),
+                u["card"]["expYear"].clone(),
+                u["card"]["isOnHold"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                json!("NEW_EXPIRY"),
+                json!(masked(new_expiry)),
+                json!(2042),
+                json!(false)
+            ),
+            (
+                json!("NEW_NUMBER"),
+                json!(masked(AU_NEW_NUMBER)),
+                json!(2039),
+                json!(false)
+            ),
+            (
+                json!("ACCOUNT_CLOSED"),
+                json!(masked(closed)),
+                json!(2039),
+                json!(true)
+            ),
+        ],
+        "{updates:#?}"
+    );
+    let same_cards: Vec<_> = updates
+        .iter()
+        .map(|u| u["card"]["cardId"].clone())
+        .collect();
+    assert_eq!(
+        same_cards,
+        ids.iter().map(|id| json!(id)).collect::<Vec<_>>()
+    );
+    assert!(
+        updates
+            .iter()
+            .all(|u| u["card"]["updatedByAccountUpdaterAt"].is_string())
+    );
 }
 
 /// A delivery as Qualpay posts it, with its signature under `secret`.
