@@ -264,6 +264,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         origins: cors_origins.clone(),
         now: Arc::new(move || time.now()),
         metrics: metrics.clone(),
+        open: Arc::default(),
     });
     let receiver = receiver::routes(broker, receiver_secrets, time, metrics.clone());
     let checks = std::iter::once(Arc::new(UpstreamReady(upstream)) as Arc<dyn readiness::Check>);

@@ -41,6 +41,12 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 const MAX_CLOSE_REASON: usize = 123;
 
+/// Most sockets open at once; one more is answered 503 at the handshake.
+pub const MAX_SOCKETS: usize = 4096;
+
+/// Largest message a client may send (a subscription's document and variables).
+pub const MAX_MESSAGE_BYTES: usize = http::MAX_BODY_BYTES;
+
 /// Most subscriptions running at once on one socket.
 pub const MAX_SUBSCRIPTIONS: usize = 32;
 
@@ -63,6 +69,8 @@ pub struct Live<E> {
     /// When the process's clock says it is.
     pub now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     pub metrics: Arc<Metrics>,
+    /// Sockets open now.
+    pub open: Arc<AtomicUsize>,
 }
 
 /// Serves `GET /graphql` with `Upgrade: websocket` as a GraphQL socket; anything else goes on.
@@ -101,9 +109,32 @@ pub async fn upgrade_or_next<E: Executor>(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    if live.open.fetch_add(1, Ordering::SeqCst) >= MAX_SOCKETS {
+        live.open.fetch_sub(1, Ordering::SeqCst);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many GraphQL sockets are open: try again later",
+        )
+            .into_response();
+    }
+    let open = Open(live.open.clone());
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(live, socket, protocol))
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| async move {
+            serve(live, socket, protocol).await;
+            drop(open);
+        })
+}
+
+/// Counts a socket as open until it is dropped (the upgrade failed, or the socket ended).
+struct Open(Arc<AtomicUsize>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Browsers always say where a page is from; other clients need not. A page may connect from
