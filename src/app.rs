@@ -47,11 +47,18 @@ struct Startup {
     upstream: Upstream,
     seed: bool,
     time: TimeSource,
+    /// What the first lines say besides GraphiQL's address.
+    banner: Vec<String>,
 }
 
 impl Application {
     /// The gateway (`vaultql serve`), with the embedded vault unless `--upstream` is set.
-    pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
+    pub async fn build(mut args: ServeArgs) -> anyhow::Result<Self> {
+        // Resolved once, so that what is printed is where the data is, whatever the directory
+        // the process was started from.
+        args.vault.data_dir =
+            std::path::absolute(&args.vault.data_dir).context("could not resolve --data-dir")?;
+        let mut banner = Vec::new();
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("could not listen on {}", args.listen))?;
@@ -70,7 +77,9 @@ impl Application {
                     None => {
                         let dev = vault::dev_key(&args.vault.data_dir)?;
                         let address = listener.local_addr()?;
-                        dev.announce(&format!("http://{address}/platform/vault/customer"));
+                        banner.push(
+                            dev.describe(&format!("http://{address}/platform/vault/customer")),
+                        );
                         dev.spec.key
                     }
                 };
@@ -146,6 +155,14 @@ impl Application {
         };
         let mut router = gateway::router(upstream.clone(), metrics, settings);
         let seed = embedded.is_some() && !args.no_seed;
+        match &args.upstream {
+            Some(url) => banner.push(format!("the gateway's upstream is {url}")),
+            None => banner.push(format!(
+                "the embedded vault's data is in {}",
+                args.vault.data_dir.display()
+            )),
+        }
+        banner.push("stop it with Ctrl-C".to_owned());
         if let Some(vault) = embedded {
             router = router.merge(vault.routes);
         }
@@ -157,12 +174,15 @@ impl Application {
                 upstream,
                 seed,
                 time: args.vault.time,
+                banner,
             }),
         })
     }
 
     /// The vault alone (`vaultql sandbox`).
-    pub async fn build_sandbox(args: SandboxArgs) -> anyhow::Result<Self> {
+    pub async fn build_sandbox(mut args: SandboxArgs) -> anyhow::Result<Self> {
+        args.vault.data_dir =
+            std::path::absolute(&args.vault.data_dir).context("could not resolve --data-dir")?;
         let vault = vault::open(&args.vault, &[]).await?;
         let checks: Arc<[Arc<dyn readiness::Check>]> = Arc::new([vault.readiness]);
         let router = vault
@@ -270,12 +290,17 @@ impl Startup {
                 Err(error) => tracing::warn!(%error, "could not add the demo customers"),
             }
         }
+        // The last line says the process is ready (tests and benchmarks wait for it).
+        for line in &self.banner {
+            eprintln!("vaultql: {line}");
+        }
         eprintln!("vaultql: GraphiQL at http://{address}/graphql");
     }
 }
 
-/// The address the gateway uses to reach the embedded vault on its own listener.
-fn loopback(address: SocketAddr) -> SocketAddr {
+/// The address this machine reaches a listener on: the gateway its embedded vault, the
+/// health check its process.
+pub fn loopback(address: SocketAddr) -> SocketAddr {
     let ip = match address.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),

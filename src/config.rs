@@ -13,25 +13,52 @@ use crate::vault::store::PoolSettings;
 
 /// vaultql: a GraphQL gateway over the Qualpay Customer Vault API, with an embedded vault.
 ///
-/// With no command it runs `serve`.
+/// With no command it runs `serve`; `vaultql serve --help` lists the gateway's settings.
 #[derive(Debug, Parser)]
-#[command(
-    name = "vaultql",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "vaultql", version, about, long_about)]
 pub struct Cli {
     /// Log as JSON lines instead of human-readable text. `RUST_LOG` sets the level.
     #[arg(long, global = true, env = "VAULTQL_LOG_JSON")]
     pub log_json: bool,
 
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Command,
+}
 
-    /// `serve`'s settings, for when no command is given.
-    #[command(flatten)]
-    pub serve: ServeArgs,
+impl Cli {
+    /// The process's command line, with `serve` where no command is named: `vaultql` and
+    /// `vaultql --listen ...` run the gateway, and `vaultql --help` lists the commands alone.
+    pub fn from_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Self {
+        Self::parse_from(with_default_command(args))
+    }
+}
+
+/// Commands, and the arguments that are not a command's settings.
+const NAMED: [&str; 9] = [
+    "serve",
+    "sandbox",
+    "schema",
+    "healthcheck",
+    "help",
+    "--help",
+    "-h",
+    "--version",
+    "-V",
+];
+
+/// `args` with `serve` put after the program name when the next argument names no command.
+fn with_default_command(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<_> = args.into_iter().collect();
+    let named = args
+        .get(1)
+        .and_then(|first| first.to_str())
+        .is_some_and(|first| NAMED.contains(&first));
+    if !named {
+        args.insert(args.len().min(1), "serve".into());
+    }
+    args
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +69,25 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Ask a running vaultql whether it is up (for a container's HEALTHCHECK): exit 0 if
+    /// `/healthz` answers 200, 1 otherwise.
+    Healthcheck(HealthcheckArgs),
+}
+
+/// Settings of `vaultql healthcheck`.
+#[derive(Debug, Clone, Args)]
+pub struct HealthcheckArgs {
+    /// The address the process listens on (an unspecified address means this machine).
+    #[arg(long, env = "VAULTQL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Check readiness (`/readyz`: the upstream or database answers) instead of liveness.
+    #[arg(long)]
+    pub ready: bool,
+
+    /// How long to wait for the answer, in milliseconds.
+    #[arg(long, default_value_t = 2_000)]
+    pub timeout_ms: u64,
 }
 
 /// Settings of `vaultql serve`.
@@ -458,13 +504,17 @@ mod tests {
         }
         let cli = Cli::try_parse_from([
             "vaultql",
+            "serve",
             "--cors-origin",
             "https://a.com",
             "--cors-origin",
             "http://b.com:81",
         ])
         .unwrap();
-        assert_eq!(cli.serve.cors_origins, ["https://a.com", "http://b.com:81"]);
+        let Command::Serve(serve) = cli.command else {
+            panic!("serve");
+        };
+        assert_eq!(serve.cors_origins, ["https://a.com", "http://b.com:81"]);
     }
 
     #[test]
@@ -481,10 +531,27 @@ mod tests {
 
     #[test]
     fn no_command_means_serve_with_its_defaults() {
-        let cli = Cli::try_parse_from(["vaultql"]).unwrap();
-        assert!(cli.command.is_none());
-        assert_eq!(cli.serve.listen.port(), 8080);
-        let cli = Cli::try_parse_from(["vaultql", "sandbox", "--listen", "127.0.0.1:9"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Sandbox(args)) if args.listen.port() == 9));
+        let parse = |args: &[&str]| Cli::from_args(args.iter().map(Into::into));
+        let Command::Serve(serve) = parse(&["vaultql"]).command else {
+            panic!("serve");
+        };
+        assert_eq!(serve.listen.port(), 8080);
+        let cli = parse(&["vaultql", "--log-json", "--listen", "127.0.0.1:7"]);
+        assert!(cli.log_json);
+        assert!(matches!(cli.command, Command::Serve(args) if args.listen.port() == 7));
+        let cli = parse(&["vaultql", "sandbox", "--listen", "127.0.0.1:9"]);
+        assert!(matches!(cli.command, Command::Sandbox(args) if args.listen.port() == 9));
+        assert!(matches!(
+            parse(&["vaultql", "healthcheck", "--ready"]).command,
+            Command::Healthcheck(HealthcheckArgs { ready: true, .. })
+        ));
+    }
+
+    #[test]
+    fn the_top_level_help_lists_the_commands_only() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        insta::assert_snapshot!(help);
+        assert!(help.lines().count() < 40, "{help}");
     }
 }

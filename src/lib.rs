@@ -16,6 +16,7 @@
 pub mod app;
 pub mod config;
 pub mod gateway;
+pub mod healthcheck;
 pub mod metrics;
 pub mod private_files;
 pub mod qualpay;

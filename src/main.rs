@@ -1,6 +1,5 @@
 //! The `vaultql` binary: parses the command line, starts logging, runs the chosen command.
 
-use clap::Parser;
 use vaultql::app::Application;
 use vaultql::config::{Cli, Command};
 
@@ -11,15 +10,25 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::from_args(std::env::args_os());
+    if let Command::Healthcheck(args) = &cli.command {
+        std::process::exit(match vaultql::healthcheck::check(args).await {
+            Ok(()) => 0,
+            Err(why) => {
+                eprintln!("vaultql healthcheck: {why}");
+                1
+            }
+        });
+    }
     vaultql::telemetry::init(cli.log_json);
-    let app = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    let app = match cli.command {
         Command::Serve(args) => Application::build(args).await?,
         Command::Sandbox(args) => Application::build_sandbox(args).await?,
         Command::Schema => {
             print!("{}", vaultql::gateway::sdl());
             return Ok(());
         }
+        Command::Healthcheck(_) => return Ok(()),
     };
     app.run_until_stopped().await?;
     Ok(())

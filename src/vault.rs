@@ -238,18 +238,23 @@ impl DevKey {
     /// stderr is a file or a pipe (Docker, systemd, a log collector) it is the log stream, and
     /// there only the key file's path is said.
     pub fn announce(&self, try_url: &str) {
+        eprintln!("vaultql: {}", self.describe(try_url));
+    }
+
+    /// What [`Self::announce`] says: the key on a terminal, else where it is.
+    pub fn describe(&self, try_url: &str) -> String {
         let key = &self.spec.key;
         if std::io::stderr().is_terminal() {
-            eprintln!(
-                "vaultql: the embedded vault's API key (merchant {DEV_MERCHANT_ID}), FOR \
-                 DEVELOPMENT ONLY: {key}  (try: curl -u {key}: {try_url})"
-            );
+            format!(
+                "the embedded vault's API key (merchant {DEV_MERCHANT_ID}), FOR DEVELOPMENT \
+                 ONLY: {key}  (try: curl -u {key}: {try_url})"
+            )
         } else {
-            eprintln!(
-                "vaultql: the embedded vault's API key (merchant {DEV_MERCHANT_ID}), FOR \
-                 DEVELOPMENT ONLY, is in {} (stderr is not a terminal, so it is not printed)",
+            format!(
+                "the embedded vault's API key (merchant {DEV_MERCHANT_ID}), FOR DEVELOPMENT \
+                 ONLY, is in {} (stderr is not a terminal, so it is not printed)",
                 self.file.display()
-            );
+            )
         }
     }
 }

@@ -42,6 +42,7 @@ mod concurrency;
 mod contract;
 mod customers;
 mod database;
+mod dockerfile;
 mod embedded;
 mod errors;
 mod fuzz;

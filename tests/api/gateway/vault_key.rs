@@ -78,7 +78,8 @@ async fn the_gateway_sees_only_its_own_merchants_customers() {
 }
 
 /// Under Docker or systemd stderr is the log stream: the binary, started with stderr on a
-/// pipe, names the key file and never prints the key.
+/// pipe, names the key file and never prints the key. A relative `--data-dir` is printed as
+/// the absolute path it resolved to, with how to stop the process.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_development_key_stays_out_of_stderr_when_it_is_not_a_terminal() {
     use std::io::{BufRead, BufReader};
@@ -86,8 +87,8 @@ async fn the_development_key_stays_out_of_stderr_when_it_is_not_a_terminal() {
 
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a data dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_vaultql"))
-        .args(["--listen", "127.0.0.1:0", "--no-seed", "--data-dir"])
-        .arg(dir.path())
+        .args(["--listen", "127.0.0.1:0", "--no-seed", "--data-dir", "data"])
+        .current_dir(dir.path())
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -117,7 +118,13 @@ async fn the_development_key_stays_out_of_stderr_when_it_is_not_a_terminal() {
         text.contains("GraphiQL at"),
         "the server did not start: {text}"
     );
-    let key_file = dir.path().join("dev-api-key");
+    let data = dir.path().join("data");
+    assert!(
+        text.contains(&format!("data is in {}", data.display())),
+        "stderr says where the data is: {text}"
+    );
+    assert!(text.contains("Ctrl-C"), "stderr says how to stop: {text}");
+    let key_file = data.join("dev-api-key");
     let key = std::fs::read_to_string(&key_file).expect("the key file");
     let key = key.trim();
     assert_eq!(key.len(), 32, "a generated key");
@@ -126,4 +133,34 @@ async fn the_development_key_stays_out_of_stderr_when_it_is_not_a_terminal() {
         text.contains(&key_file.display().to_string()),
         "stderr says where the key is: {text}"
     );
+}
+
+/// `vaultql healthcheck` (what the image's HEALTHCHECK runs) passes for a live process and
+/// fails for a port nobody listens on.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_healthcheck_passes_for_a_live_gateway_and_fails_for_a_closed_port() {
+    use vaultql::config::HealthcheckArgs;
+
+    let app = super::support::GatewayApp::spawn().await;
+    let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
+    for ready in [false, true] {
+        let args = HealthcheckArgs {
+            listen: format!("0.0.0.0:{port}").parse().unwrap(),
+            ready,
+            timeout_ms: 5_000,
+        };
+        assert_eq!(
+            vaultql::healthcheck::check(&args).await,
+            Ok(()),
+            "ready: {ready}"
+        );
+    }
+    let closed = HealthcheckArgs {
+        listen: format!("127.0.0.1:{}", super::support::closed_port())
+            .parse()
+            .unwrap(),
+        ready: false,
+        timeout_ms: 5_000,
+    };
+    assert!(vaultql::healthcheck::check(&closed).await.is_err());
 }

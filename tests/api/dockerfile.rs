@@ -1,0 +1,121 @@
+//! The Dockerfile, checked statically (no container engine runs where the tests do): every
+//! `COPY` from the context names something that exists and that `.dockerignore` lets through,
+//! base images carry a version, the runtime stage runs as a non-root user, and the health check
+//! is the binary's own subcommand.
+
+use std::path::Path;
+
+fn read(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The Dockerfile's instructions, continuation lines joined, comments dropped.
+fn instructions(text: &str) -> Vec<(String, String)> {
+    let mut joined = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || (line.is_empty() && current.is_empty()) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => current.push_str(part),
+            None => {
+                current.push_str(line);
+                joined.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    joined
+        .into_iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let (word, rest) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
+            (word.to_ascii_uppercase(), rest.trim().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_dockerfile_copies_what_exists_from_pinned_images_and_runs_as_a_checked_non_root_user() {
+    let dockerfile = instructions(&read("Dockerfile"));
+    let ignored: Vec<String> = read(".dockerignore")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| line.trim_end_matches('/').to_owned())
+        .collect();
+    for needed in ["target", "vaultql-data", ".git"] {
+        assert!(
+            ignored.iter().any(|i| i == needed),
+            ".dockerignore lacks {needed}"
+        );
+    }
+
+    let froms: Vec<&String> = dockerfile
+        .iter()
+        .filter(|(word, _)| word == "FROM")
+        .map(|(_, rest)| rest)
+        .collect();
+    assert!(froms.len() >= 2, "a build and a runtime stage: {froms:?}");
+    for from in &froms {
+        let image = from.split_whitespace().next().unwrap();
+        let tag = image.split_once(':').map(|(_, tag)| tag).unwrap_or("");
+        assert!(
+            tag.split(['-', '.'])
+                .filter(|part| part.parse::<u32>().is_ok())
+                .count()
+                >= 2,
+            "{image} is not pinned to a version"
+        );
+    }
+
+    for (word, rest) in &dockerfile {
+        if word != "COPY" || rest.starts_with("--from") {
+            continue;
+        }
+        let parts: Vec<&str> = rest.split_whitespace().collect();
+        for source in &parts[..parts.len() - 1] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
+            assert!(path.exists(), "COPY {source}: not in the repository");
+            assert!(
+                !ignored.iter().any(|i| i == source.trim_end_matches('/')),
+                "COPY {source}: .dockerignore leaves it out"
+            );
+        }
+    }
+    // The manifest's targets must all be in the context, or cargo refuses to build.
+    let manifest = read("Cargo.toml");
+    for line in manifest.lines().filter(|l| l.starts_with("path = ")) {
+        let path = line.trim_start_matches("path = ").trim_matches('"');
+        let top = path.split('/').next().unwrap();
+        assert!(
+            dockerfile.iter().any(|(word, rest)| word == "COPY"
+                && rest
+                    .split_whitespace()
+                    .any(|s| s.trim_end_matches('/') == top)),
+            "the Dockerfile does not copy {top}/ (Cargo.toml names {path})"
+        );
+    }
+
+    let runtime = dockerfile
+        .iter()
+        .rposition(|(word, _)| word == "FROM")
+        .unwrap();
+    let user = dockerfile[runtime..]
+        .iter()
+        .rev()
+        .find(|(word, _)| word == "USER")
+        .map(|(_, rest)| rest.as_str());
+    assert!(
+        user.is_some_and(|user| user != "root" && user != "0"),
+        "runtime user: {user:?}"
+    );
+    let health = dockerfile[runtime..]
+        .iter()
+        .find(|(word, _)| word == "HEALTHCHECK")
+        .map(|(_, rest)| rest.as_str())
+        .expect("a HEALTHCHECK");
+    assert!(health.contains(r#"["vaultql", "healthcheck"]"#), "{health}");
+}
