@@ -264,6 +264,8 @@ fn with_http_layers(router: Router, max_body_bytes: usize) -> Router {
                         method = %request.method(),
                         path = %redacted_path(request.uri().path()),
                         request_id = %redacted_path(request_id),
+                        // GraphQL requests fill it in (see gateway::http).
+                        operation = tracing::field::Empty,
                     )
                 })
                 .on_response(

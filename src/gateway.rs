@@ -223,6 +223,10 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
         // Every client of the request, the service client that checks a new session included,
         // draws on one budget of upstream calls.
         let budgeted = base.with_call_budget(max_upstream_calls);
+        let budgeted = match headers.get("x-request-id") {
+            Some(request_id) => budgeted.with_request_id(request_id),
+            None => budgeted,
+        };
         let (caller, upstream, issuer) = match credentials::credential(headers, &session_keys, now)?
         {
             Credential::SecretKey(key) => {

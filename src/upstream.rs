@@ -75,7 +75,13 @@ pub struct Upstream {
     inflight: Arc<InFlight>,
     /// The number of this request's last completed write (see [`inflight`]).
     last_write: Arc<AtomicU64>,
+    /// The GraphQL request's `x-request-id`, sent on with each of its calls so that the
+    /// vault's log lines carry the same id as the gateway's.
+    request_id: Option<HeaderValue>,
 }
+
+/// Longest request id passed on to the upstream; a longer one is not sent.
+const MAX_REQUEST_ID: usize = 128;
 
 /// What a client may reach with its key.
 #[derive(Debug, Clone)]
@@ -225,6 +231,7 @@ impl Upstream {
             scope: Scope::Key,
             inflight: Arc::default(),
             last_write: Arc::default(),
+            request_id: None,
         })
     }
 
@@ -258,6 +265,19 @@ impl Upstream {
                 limit,
             })),
             last_write: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The same client sending `request_id` as `x-request-id` with every call, when it is a
+    /// short printable id (it comes from the client, which may send anything).
+    pub fn with_request_id(&self, request_id: &HeaderValue) -> Upstream {
+        let bytes = request_id.as_bytes();
+        let fit = !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID
+            && bytes.iter().all(|b| b.is_ascii_graphic());
+        Upstream {
+            request_id: fit.then(|| request_id.clone()),
             ..self.clone()
         }
     }
@@ -758,6 +778,9 @@ impl Upstream {
             .header(AUTHORIZATION, self.authorization.clone())
             .query(query)
             .query(&narrowing);
+        if let Some(request_id) = &self.request_id {
+            request = request.header("x-request-id", request_id.clone());
+        }
         if let Some(body) = body {
             request = request.json(body);
         }

@@ -215,6 +215,7 @@ async fn run_json<E: Executor>(
     via_get: bool,
 ) -> Result<String, Rejection> {
     let mut params = Params::from_json(body)?;
+    record_operation(params.operation_name.as_deref());
     // Automatic persisted queries: a known hash stands for its query; a query sent with its
     // hash is kept once it has parsed within the limits.
     let persisted = Persisted::from_extensions(caller, params.extensions.as_ref())?;
@@ -269,6 +270,27 @@ async fn run_json<E: Executor>(
         return Ok(json!({ "data": null, "errors": errors_json(&[error]) }).to_string());
     }
     Ok(body)
+}
+
+/// Puts the operation's name on the request's log line (`operation`): a GraphQL name, or
+/// `(anonymous)`; anything else the client sent there is not logged, only `(invalid)`.
+fn record_operation(name: Option<&str>) {
+    let shown = match name {
+        None => "(anonymous)",
+        Some(name) if is_graphql_name(name) => name,
+        Some(_) => "(invalid)",
+    };
+    tracing::Span::current().record("operation", tracing::field::display(shown));
+}
+
+/// `[_A-Za-z][_0-9A-Za-z]*`, at most 100 characters (so never a card number).
+fn is_graphql_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 100
+        && chars
+            .next()
+            .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 fn is_unauthenticated(error: &ServerError) -> bool {

@@ -20,6 +20,7 @@ mod mutations;
 mod paging;
 mod payments;
 mod persisted_queries;
+mod request_ids;
 mod schema;
 mod secrets;
 mod sessions;
