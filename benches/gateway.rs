@@ -1065,7 +1065,9 @@ fn read_log(stderr: ChildStderr, events: &mpsc::Sender<LogEvent>) {
             let _ = events.send(LogEvent::Started);
         } else if let Ok(entry) = serde_json::from_str::<Value>(&line) {
             let fields = &entry["fields"];
-            if fields["message"] == "listening"
+            if fields["message"] == "ready" {
+                let _ = events.send(LogEvent::Started);
+            } else if fields["message"] == "listening"
                 && let Some(address) = fields["address"].as_str().and_then(|a| a.parse().ok())
             {
                 let _ = events.send(LogEvent::Listening(address));

@@ -292,11 +292,20 @@ impl Startup {
                 Err(error) => tracing::warn!(%error, "could not add the demo customers"),
             }
         }
-        // The last line says the process is ready (tests and benchmarks wait for it).
-        for line in &self.banner {
-            eprintln!("vaultql: {line}");
+        // The last line says the process is ready (tests and benchmarks wait for it). With
+        // --log-json it is all log lines, the last one `ready` with GraphiQL's address.
+        let graphiql = format!("http://{address}/graphql");
+        if crate::telemetry::json() {
+            for line in &self.banner {
+                tracing::info!("{line}");
+            }
+            tracing::info!(%graphiql, "ready");
+        } else {
+            for line in &self.banner {
+                eprintln!("vaultql: {line}");
+            }
+            eprintln!("vaultql: GraphiQL at {graphiql}");
         }
-        eprintln!("vaultql: GraphiQL at http://{address}/graphql");
     }
 }
 

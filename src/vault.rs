@@ -238,13 +238,18 @@ impl DevKey {
     /// stderr is a file or a pipe (Docker, systemd, a log collector) it is the log stream, and
     /// there only the key file's path is said.
     pub fn announce(&self, try_url: &str) {
-        eprintln!("vaultql: {}", self.describe(try_url));
+        if crate::telemetry::json() {
+            tracing::info!(key_file = %self.file.display(), "{}", self.describe(try_url));
+        } else {
+            eprintln!("vaultql: {}", self.describe(try_url));
+        }
     }
 
-    /// What [`Self::announce`] says: the key on a terminal, else where it is.
+    /// What [`Self::announce`] says: the key on a terminal, else (and always in JSON logs,
+    /// which are a log stream) where it is.
     pub fn describe(&self, try_url: &str) -> String {
         let key = &self.spec.key;
-        if std::io::stderr().is_terminal() {
+        if std::io::stderr().is_terminal() && !crate::telemetry::json() {
             format!(
                 "the embedded vault's API key (merchant {DEV_MERCHANT_ID}), FOR DEVELOPMENT \
                  ONLY: {key}  (try: curl -u {key}: {try_url})"
@@ -252,7 +257,7 @@ impl DevKey {
         } else {
             format!(
                 "the embedded vault's API key (merchant {DEV_MERCHANT_ID}), FOR DEVELOPMENT \
-                 ONLY, is in {} (stderr is not a terminal, so it is not printed)",
+                 ONLY, is in {} (it is printed only to a terminal)",
                 self.file.display()
             )
         }

@@ -82,36 +82,13 @@ async fn the_gateway_sees_only_its_own_merchants_customers() {
 /// the absolute path it resolved to, with how to stop the process.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_development_key_stays_out_of_stderr_when_it_is_not_a_terminal() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a data dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultql"))
-        .args(["--listen", "127.0.0.1:0", "--no-seed", "--data-dir", "data"])
-        .current_dir(dir.path())
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    // The server says where GraphiQL is once it listens: read up to that line.
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let ready = line.contains("GraphiQL at");
-            seen.push(line);
-            if ready {
-                break;
-            }
-        }
-        seen
-    })
-    .await
-    .expect("stderr was read");
-    let _ = child.kill();
-    let _ = child.wait();
+    let lines = start_up_lines(
+        &["--listen", "127.0.0.1:0", "--no-seed", "--data-dir", "data"],
+        dir.path(),
+        "GraphiQL at",
+    )
+    .await;
 
     let text = lines.join("\n");
     assert!(
@@ -163,4 +140,83 @@ async fn the_healthcheck_passes_for_a_live_gateway_and_fails_for_a_closed_port()
         timeout_ms: 5_000,
     };
     assert!(vaultql::healthcheck::check(&closed).await.is_err());
+}
+
+/// With `--log-json` everything the process writes to stderr is a JSON line, each listing its
+/// spans once; the start-up lines are log lines too, the last `ready` with GraphiQL's address,
+/// and the development key is never among them.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_log_json_every_line_is_json_and_the_start_is_logged() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a data dir");
+    let lines = start_up_lines(
+        &[
+            "--log-json",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            "data",
+        ],
+        dir.path(),
+        r#""message":"ready""#,
+    )
+    .await;
+    let key_file = dir.path().join("data").join("dev-api-key");
+    let key = std::fs::read_to_string(key_file).expect("the key file");
+    let mut entries = Vec::new();
+    for line in &lines {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(entry.get("span").is_none(), "a span twice: {line}");
+        assert!(!line.contains(key.trim()), "the key was logged: {line}");
+        entries.push(entry);
+    }
+    let last = entries.last().expect("some lines");
+    assert_eq!(last["fields"]["message"], "ready", "{lines:#?}");
+    assert!(
+        last["fields"]["graphiql"]
+            .as_str()
+            .is_some_and(|url| url.starts_with("http://127.0.0.1:") && url.ends_with("/graphql")),
+        "{last}"
+    );
+    // Seeding's requests (and any other) carry the request span, listed once in `spans`.
+    assert!(
+        entries
+            .iter()
+            .any(|entry| entry["spans"][0]["name"] == "request"),
+        "{lines:#?}"
+    );
+}
+
+/// Runs the binary in `dir` with `args` and stderr on a pipe (as under Docker or systemd),
+/// reads its lines up to the one holding `ready`, and stops it.
+async fn start_up_lines(args: &[&str], dir: &std::path::Path, ready: &'static str) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultql"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let done = line.contains(ready);
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .expect("stderr was read");
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
 }
