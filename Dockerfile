@@ -1,9 +1,12 @@
-# Build stage: compile the release binary. npm fetches GraphiQL's browser bundles from the npm
-# registry during the build (src/build.rs), so the image serves GraphiQL without any CDN.
+# GraphiQL's browser bundles, fetched from the npm registry in a stage of their own (the build
+# below takes them from here and fails if they are missing, so the image always serves
+# GraphiQL without any CDN).
+FROM node:20.19.5-bookworm-slim AS graphiql
+WORKDIR /assets
+RUN npm pack graphiql@4.1.2 react@18.3.1 react-dom@18.3.1 --pack-destination /assets
+
+# Build stage: compile the release binary.
 FROM rust:1.95.0-slim-bookworm AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends npm ca-certificates \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
@@ -11,6 +14,8 @@ COPY schema ./schema
 # The manifest names these targets, so cargo wants their files even to build the binary.
 COPY benches ./benches
 COPY tests ./tests
+COPY --from=graphiql /assets /graphiql-assets
+ENV VAULTQL_GRAPHIQL_DIR=/graphiql-assets VAULTQL_REQUIRE_GRAPHIQL=1
 RUN cargo build --release --locked && strip target/release/vaultql
 
 # Runtime stage: the binary alone, as a non-root user, with the data directory as a volume.

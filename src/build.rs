@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 
 /// A folder holding the files below, either as the flat layout this script writes or as `npm pack` tarballs.
 const ENV_DIR: &str = "VAULTQL_GRAPHIQL_DIR";
+/// Set to `1` to fail the build, rather than warn, when the assets cannot be had.
+const ENV_REQUIRE: &str = "VAULTQL_REQUIRE_GRAPHIQL";
 
 /// Pinned together with the hashes below: bumping a version means recomputing them.
 const PACKAGES: [&str; 3] = ["graphiql@4.1.2", "react@18.3.1", "react-dom@18.3.1"];
@@ -84,10 +86,15 @@ const LICENSES: [Asset; 3] = [
 fn main() {
     println!("cargo:rerun-if-changed=src/build.rs");
     println!("cargo:rerun-if-env-changed={ENV_DIR}");
+    println!("cargo:rerun-if-env-changed={ENV_REQUIRE}");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let bundled = out_dir.join("graphiql");
     let available = match obtain_assets(&out_dir).and_then(|dir| copy_flat(&dir, &bundled)) {
         Ok(()) => true,
+        // A release image must not ship without GraphiQL by accident (the Dockerfile sets it).
+        Err(why) if env::var_os(ENV_REQUIRE).is_some_and(|v| v == "1") => {
+            panic!("GraphiQL assets unavailable and {ENV_REQUIRE}=1: {why}")
+        }
         Err(why) => {
             println!("cargo:warning=GraphiQL assets unavailable: {why}");
             false

@@ -99,6 +99,14 @@ fn the_dockerfile_copies_what_exists_from_pinned_images_and_runs_as_a_checked_no
         );
     }
 
+    // GraphiQL comes from a stage of its own, and the build fails without it.
+    assert!(
+        dockerfile.iter().any(|(word, rest)| word == "ENV"
+            && rest.contains("VAULTQL_GRAPHIQL_DIR=")
+            && rest.contains("VAULTQL_REQUIRE_GRAPHIQL=1")),
+        "the build takes GraphiQL from its stage and requires it"
+    );
+
     let runtime = dockerfile
         .iter()
         .rposition(|(word, _)| word == "FROM")
