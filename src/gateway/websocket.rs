@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Executor, Response, ServerError, Variables};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -279,8 +279,24 @@ pub struct LiveExecutor<E> {
 #[derive(Clone)]
 struct Operation {
     query: String,
+    /// Parsed (within the HTTP limits) once, when the operation arrives; each execution
+    /// takes a copy rather than parsing again.
+    document: ExecutableDocument,
     operation_name: Option<String>,
     variables: Variables,
+}
+
+impl Operation {
+    /// The operation of `request`, or the request errors to answer it with.
+    fn parse(request: async_graphql::Request) -> Result<Self, Vec<ServerError>> {
+        let document = http::check_document(&request.query)?;
+        Ok(Self {
+            query: request.query,
+            document,
+            operation_name: request.operation_name,
+            variables: request.variables,
+        })
+    }
 }
 
 /// Ends a subscription's count on its socket (and in the metrics) when its stream is dropped.
@@ -312,10 +328,9 @@ impl<E> Clone for LiveExecutor<E> {
 
 impl<E: Executor> Executor for LiveExecutor<E> {
     async fn execute(&self, request: async_graphql::Request) -> Response {
-        let operation = Operation {
-            query: request.query,
-            operation_name: request.operation_name,
-            variables: request.variables,
+        let operation = match Operation::parse(request) {
+            Ok(operation) => operation,
+            Err(errors) => return Response::from_errors(errors),
         };
         let mut responses = self.run(&operation, None).await;
         responses.pop().unwrap_or_default()
@@ -326,15 +341,15 @@ impl<E: Executor> Executor for LiveExecutor<E> {
         request: async_graphql::Request,
         _session_data: Option<Arc<async_graphql::Data>>,
     ) -> BoxStream<'static, Response> {
-        let operation = Operation {
-            query: request.query,
-            operation_name: request.operation_name,
-            variables: request.variables,
-        };
         let this = self.clone();
-        stream::once(async move { this.start(operation).await })
-            .flatten()
-            .boxed()
+        stream::once(async move {
+            match Operation::parse(request) {
+                Ok(operation) => this.start(operation).await,
+                Err(errors) => stream::iter([Response::from_errors(errors)]).boxed(),
+            }
+        })
+        .flatten()
+        .boxed()
     }
 }
 
@@ -342,14 +357,8 @@ impl<E: Executor> LiveExecutor<E> {
     /// A query or mutation runs once; a subscription is checked once without an event (access
     /// and arguments), then runs for every event received after it started.
     async fn start(self, operation: Operation) -> BoxStream<'static, Response> {
-        let is_subscription = match http::check_document(&operation.query) {
-            Ok(document) => {
-                http::operation_type(&document, operation.operation_name.as_deref())
-                    == Some(OperationType::Subscription)
-            }
-            Err(errors) => return stream::iter([Response::from_errors(errors)]).boxed(),
-        };
-        if !is_subscription {
+        let kind = http::operation_type(&operation.document, operation.operation_name.as_deref());
+        if kind != Some(OperationType::Subscription) {
             return stream::iter(self.run(&operation, None).await).boxed();
         }
         if self.running.fetch_add(1, Ordering::SeqCst) >= MAX_SUBSCRIPTIONS {
@@ -405,14 +414,10 @@ impl<E: Executor> LiveExecutor<E> {
                 )])];
             }
         };
-        let document = match http::check_document(&operation.query) {
-            Ok(document) => document,
-            Err(errors) => return vec![Response::from_errors(errors)],
-        };
         let mut request = async_graphql::Request::new(operation.query.clone())
             .variables(operation.variables.clone());
         request.operation_name = operation.operation_name.clone();
-        request.set_parsed_query(document);
+        request.set_parsed_query(operation.document.clone());
         let batches = IdleBatches::default();
         let mut request = prepare(request, &batches);
         if let Some(event) = event {

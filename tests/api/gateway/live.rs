@@ -419,8 +419,13 @@ async fn sockets_without_good_credentials_in_time_are_closed_with_the_protocols_
     // A message over 1 MiB ends the socket.
     let mut flooding = Socket::ready(&app, &basic(GATEWAY_KEY)).await;
     let huge = format!("{{ __typename {} }}", " ".repeat(2 * 1024 * 1024));
-    flooding.subscribe("big", &huge, json!({})).await;
-    assert!(matches!(flooding.next().await, Received::Closed(_, _)));
+    let message = json!({ "id": "big", "type": "subscribe", "payload": { "query": huge } });
+    // The server may close while the message is still being written: either way it ends.
+    let sent = flooding
+        .stream
+        .send(Message::Text(message.to_string().into()))
+        .await;
+    assert!(sent.is_err() || matches!(flooding.next().await, Received::Closed(_, _)));
     // Nothing sent: closed after ten seconds.
     let mut silent = Socket::open(&app, "graphql-transport-ws", None)
         .await
