@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::HeaderName;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
@@ -17,6 +17,7 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
+use tracing::Level;
 
 use crate::config::{ApiKeySpec, SandboxArgs, ServeArgs, Toggle};
 use crate::gateway;
@@ -44,6 +45,7 @@ pub struct Application {
 }
 
 struct Startup {
+    /// Sends [`QuietRequests`]' id: seeding's requests are not logged one by one.
     upstream: Upstream,
     seed: bool,
     time: TimeSource,
@@ -167,11 +169,12 @@ impl Application {
             router = router.merge(vault.routes);
         }
         let router = router.fallback(|| async { VaultError::NotFound("No such path".into()) });
+        let quiet = QuietRequests::new();
         Ok(Self {
             listener,
-            router: with_http_layers(router, args.vault.max_body_bytes),
+            router: with_http_layers(router, args.vault.max_body_bytes, Some(quiet.clone())),
             startup: Some(Startup {
-                upstream,
+                upstream: upstream.with_request_id(&quiet.0),
                 seed,
                 time: args.vault.time,
                 banner,
@@ -201,7 +204,7 @@ impl Application {
             .with_context(|| format!("could not listen on {}", args.listen))?;
         Ok(Self {
             listener,
-            router: with_http_layers(router, args.vault.max_body_bytes),
+            router: with_http_layers(router, args.vault.max_body_bytes, None),
             startup: None,
         })
     }
@@ -232,9 +235,23 @@ impl Application {
     }
 }
 
+/// The request id of the requests the process sends itself at start (seeding the demo data):
+/// their spans and lines are DEBUG, so that seeding is one INFO line, not one per request. It
+/// is random per process, so that no client can hide its own requests from the log.
+#[derive(Clone)]
+struct QuietRequests(HeaderValue);
+
+impl QuietRequests {
+    fn new() -> Self {
+        let id = format!("seed-{}", vault::crypto::random_alphanumeric(16));
+        Self(HeaderValue::from_str(&id).expect("letters and digits make a header value"))
+    }
+}
+
 /// Layers every route shares. Trace spans carry the method, the path (never the query, which
-/// can hold filter values; segments that look like card numbers redacted) and the request id; no body or header is logged.
-fn with_http_layers(router: Router, max_body_bytes: usize) -> Router {
+/// can hold filter values; segments that look like card numbers redacted) and the request id;
+/// no body or header is logged. Requests carrying `quiet`'s id are logged at DEBUG.
+fn with_http_layers(router: Router, max_body_bytes: usize, quiet: Option<QuietRequests>) -> Router {
     let body_limit = BodyLimit(max_body_bytes);
     router
         .layer(axum::middleware::from_fn(
@@ -251,30 +268,43 @@ fn with_http_layers(router: Router, max_body_bytes: usize) -> Router {
         ))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(|request: &Request| {
+                .make_span_with(move |request: &Request| {
+                    let header = request.headers().get(REQUEST_ID);
+                    let quiet = quiet.as_ref().is_some_and(|q| header == Some(&q.0));
                     // A client can put anything in the path or its own request id: a card
                     // number there is redacted before it reaches the log.
-                    let request_id = request
-                        .headers()
-                        .get(REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %redacted_path(request.uri().path()),
-                        request_id = %redacted_path(request_id),
-                        // GraphQL requests fill it in (see gateway::http).
-                        operation = tracing::field::Empty,
-                    )
+                    let request_id = header.and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    macro_rules! request_span {
+                        ($level:expr) => {
+                            tracing::span!(
+                                $level,
+                                "request",
+                                method = %request.method(),
+                                path = %redacted_path(request.uri().path()),
+                                request_id = %redacted_path(request_id),
+                                // GraphQL requests fill it in (see gateway::http).
+                                operation = tracing::field::Empty,
+                            )
+                        };
+                    }
+                    if quiet {
+                        request_span!(Level::DEBUG)
+                    } else {
+                        request_span!(Level::INFO)
+                    }
                 })
                 .on_response(
-                    |response: &Response, latency: Duration, _span: &tracing::Span| {
-                        tracing::info!(
-                            status = response.status().as_u16(),
-                            latency_ms = latency.as_millis() as u64,
-                            "response"
-                        );
+                    |response: &Response, latency: Duration, span: &tracing::Span| {
+                        let status = response.status().as_u16();
+                        let latency_ms = latency.as_millis() as u64;
+                        // A quiet request's span is DEBUG (or, below that level, disabled).
+                        let quiet = span.is_disabled()
+                            || span.metadata().is_some_and(|m| *m.level() == Level::DEBUG);
+                        if quiet {
+                            tracing::debug!(status, latency_ms, "response");
+                        } else {
+                            tracing::info!(status, latency_ms, "response");
+                        }
                     },
                 ),
         )
@@ -287,8 +317,14 @@ impl Startup {
         if self.seed {
             let today = self.time.now().date_naive();
             match crate::seed::seed_if_empty(&self.upstream, today).await {
-                Ok(0) => {}
-                Ok(count) => tracing::info!(count, "added demo customers to the empty vault"),
+                Ok(None) => {}
+                Ok(Some(seeded)) => tracing::info!(
+                    customers = seeded.customers,
+                    plans = seeded.plans,
+                    subscriptions = seeded.subscriptions,
+                    payments = seeded.payments,
+                    "added demo data to the empty vault"
+                ),
                 Err(error) => tracing::warn!(%error, "could not add the demo customers"),
             }
         }

@@ -12,31 +12,45 @@ use crate::qualpay::{
 use crate::secret::Secret;
 use crate::upstream::{BrowseParams, PgCall, Upstream, UpstreamError};
 
+/// What [`seed_if_empty`] added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeded {
+    pub customers: usize,
+    pub plans: usize,
+    pub subscriptions: usize,
+    pub payments: usize,
+}
+
 /// Adds the demo customers when the vault has none; their subscriptions start on `today`.
-/// Returns how many customers were added.
-pub async fn seed_if_empty(upstream: &Upstream, today: NaiveDate) -> Result<usize, UpstreamError> {
+/// Returns what was added, or `None` when the vault already had customers.
+pub async fn seed_if_empty(
+    upstream: &Upstream,
+    today: NaiveDate,
+) -> Result<Option<Seeded>, UpstreamError> {
     let probe = BrowseParams {
         count: 1,
         ..BrowseParams::default()
     };
     if upstream.browse_customers(&probe).await?.total_records > 0 {
-        return Ok(0);
+        return Ok(None);
     }
     let customers = demo_customers();
     for customer in &customers {
         upstream.add_customer(customer).await?;
     }
-    for plan in demo_plans() {
-        upstream.add_plan(&plan).await?;
+    let plans = demo_plans();
+    for plan in &plans {
+        upstream.add_plan(plan).await?;
     }
     let today = today.format("%Y-%m-%d").to_string();
-    for (customer_id, plan_code) in [
+    let subscriptions = [
         ("ADALOVELACE", "PRO-MONTHLY"),
         ("GRACEHOPPER", "BASIC-MONTHLY"),
         ("ALANTURING", "ANNUAL"),
         // Its primary card declines every charge: watch the retries and the suspension.
         ("ACMECORP", "PRO-MONTHLY"),
-    ] {
+    ];
+    for (customer_id, plan_code) in subscriptions {
         let subscription = AddSubscriptionRequest {
             date_start: Some(today.clone()),
             customer_id: Some(customer_id.into()),
@@ -45,12 +59,13 @@ pub async fn seed_if_empty(upstream: &Upstream, today: NaiveDate) -> Result<usiz
         };
         upstream.add_subscription(&subscription).await?;
     }
-    for (call, customer_id, amount) in [
+    let payments = [
         (PgCall::Sale, "ADALOVELACE", Decimal::new(4900, 2)),
         (PgCall::Auth, "GRACEHOPPER", Decimal::new(12000, 2)),
         // Its primary card declines: a DECLINED payment to look at.
         (PgCall::Sale, "ACMECORP", Decimal::new(2500, 2)),
-    ] {
+    ];
+    for (call, customer_id, amount) in payments {
         let payment = PgRequest {
             amt_tran: Some(amount),
             customer_id: Some(customer_id.into()),
@@ -59,7 +74,12 @@ pub async fn seed_if_empty(upstream: &Upstream, today: NaiveDate) -> Result<usiz
         };
         upstream.pg(call, &payment).await?;
     }
-    Ok(customers.len())
+    Ok(Some(Seeded {
+        customers: customers.len(),
+        plans: plans.len(),
+        subscriptions: subscriptions.len(),
+        payments: payments.len(),
+    }))
 }
 
 fn demo_plans() -> Vec<PlanRequest> {

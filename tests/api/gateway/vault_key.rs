@@ -87,6 +87,7 @@ async fn the_development_key_stays_out_of_stderr_when_it_is_not_a_terminal() {
         &["--listen", "127.0.0.1:0", "--no-seed", "--data-dir", "data"],
         dir.path(),
         "GraphiQL at",
+        None,
     )
     .await;
 
@@ -144,7 +145,8 @@ async fn the_healthcheck_passes_for_a_live_gateway_and_fails_for_a_closed_port()
 
 /// With `--log-json` everything the process writes to stderr is a JSON line, each listing its
 /// spans once; the start-up lines are log lines too, the last `ready` with GraphiQL's address,
-/// and the development key is never among them.
+/// and the development key is never among them. Seeding the demo data is one INFO line: its
+/// requests are logged at DEBUG only (this run logs DEBUG to see them).
 #[tokio::test(flavor = "multi_thread")]
 async fn with_log_json_every_line_is_json_and_the_start_is_logged() {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a data dir");
@@ -158,6 +160,7 @@ async fn with_log_json_every_line_is_json_and_the_start_is_logged() {
         ],
         dir.path(),
         r#""message":"ready""#,
+        Some("debug"),
     )
     .await;
     let key_file = dir.path().join("data").join("dev-api-key");
@@ -178,25 +181,53 @@ async fn with_log_json_every_line_is_json_and_the_start_is_logged() {
             .is_some_and(|url| url.starts_with("http://127.0.0.1:") && url.ends_with("/graphql")),
         "{last}"
     );
-    // Seeding's requests (and any other) carry the request span, listed once in `spans`.
+    let seeding = |entry: &&serde_json::Value| {
+        entry["spans"][0]["name"] == "request"
+            && entry["spans"][0]["request_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("seed-"))
+    };
+    // Seeding's requests carry the request span, listed once in `spans`, at DEBUG.
+    let requests: Vec<_> = entries.iter().filter(seeding).collect();
+    assert!(requests.len() > 10, "{lines:#?}");
     assert!(
-        entries
-            .iter()
-            .any(|entry| entry["spans"][0]["name"] == "request"),
-        "{lines:#?}"
+        requests.iter().all(|entry| entry["level"] == "DEBUG"),
+        "{requests:#?}"
     );
+    // At INFO, seeding is the one line that says what it added.
+    let info: Vec<_> = entries
+        .iter()
+        .filter(|entry| entry["level"] == "INFO")
+        .filter(|entry| {
+            let path = entry["spans"][0]["path"].as_str().unwrap_or_default();
+            path.starts_with("/platform") || path.starts_with("/pg") || {
+                let message = entry["fields"]["message"].as_str().unwrap_or_default();
+                message.contains("demo")
+            }
+        })
+        .collect();
+    assert_eq!(info.len(), 1, "{info:#?}");
+    assert_eq!(info[0]["fields"]["customers"], 5, "{info:#?}");
 }
 
 /// Runs the binary in `dir` with `args` and stderr on a pipe (as under Docker or systemd),
-/// reads its lines up to the one holding `ready`, and stops it.
-async fn start_up_lines(args: &[&str], dir: &std::path::Path, ready: &'static str) -> Vec<String> {
+/// `RUST_LOG` set to `log` (unset if `None`), reads its lines up to the one holding `ready`,
+/// and stops it.
+async fn start_up_lines(
+    args: &[&str],
+    dir: &std::path::Path,
+    ready: &'static str,
+    log: Option<&str>,
+) -> Vec<String> {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultql"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vaultql"));
+    command.args(args).current_dir(dir).env_remove("RUST_LOG");
+    if let Some(log) = log {
+        command.env("RUST_LOG", log);
+    }
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
