@@ -5,9 +5,25 @@ FROM node:20.19.5-bookworm-slim AS graphiql
 WORKDIR /assets
 RUN npm pack graphiql@4.1.2 react@18.3.1 react-dom@18.3.1 --pack-destination /assets
 
-# Build stage: compile the release binary.
-FROM rust:1.95.0-slim-bookworm AS build
+# cargo-chef caches the dependencies in a layer of their own: its recipe is made from the
+# manifest and the lock file only, so a change to the source rebuilds the crate and not its
+# dependencies.
+FROM rust:1.95.0-slim-bookworm AS chef
+RUN cargo install cargo-chef --version 0.1.78 --locked
 WORKDIR /src
+
+# The recipe: the same whatever the source says, so the cook layer below stays cached.
+FROM chef AS planner
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY benches ./benches
+COPY tests ./tests
+RUN cargo chef prepare --recipe-path recipe.json
+
+# Build stage: the dependencies from the recipe (cached), then the release binary.
+FROM chef AS build
+COPY --from=planner /src/recipe.json recipe.json
+RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY schema ./schema

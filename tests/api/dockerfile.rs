@@ -1,7 +1,8 @@
 //! The Dockerfile, checked statically (no container engine runs where the tests do): every
 //! `COPY` from the context names something that exists and that `.dockerignore` lets through,
-//! base images carry a version, the runtime stage runs as a non-root user, and the health check
-//! is the binary's own subcommand.
+//! base images carry a version, the dependencies are built in a layer before the source arrives,
+//! the runtime stage runs as a non-root user, and the health check is the binary's own
+//! subcommand.
 
 use std::path::Path;
 
@@ -59,8 +60,16 @@ fn the_dockerfile_copies_what_exists_from_pinned_images_and_runs_as_a_checked_no
         .map(|(_, rest)| rest)
         .collect();
     assert!(froms.len() >= 2, "a build and a runtime stage: {froms:?}");
+    // `FROM <image> AS <stage>`: a later stage may start from an earlier one by its name.
+    let stages: Vec<&str> = froms
+        .iter()
+        .filter_map(|from| from.split_whitespace().nth(2))
+        .collect();
     for from in &froms {
         let image = from.split_whitespace().next().unwrap();
+        if stages.contains(&image) {
+            continue;
+        }
         let tag = image.split_once(':').map(|(_, tag)| tag).unwrap_or("");
         assert!(
             tag.split(['-', '.'])
@@ -105,6 +114,34 @@ fn the_dockerfile_copies_what_exists_from_pinned_images_and_runs_as_a_checked_no
             && rest.contains("VAULTQL_GRAPHIQL_DIR=")
             && rest.contains("VAULTQL_REQUIRE_GRAPHIQL=1")),
         "the build takes GraphiQL from its stage and requires it"
+    );
+
+    // The dependencies are compiled (cargo-chef's cook, from a recipe of the manifest and lock
+    // file) before the build stage copies the source, so a source change keeps their layer.
+    let build = dockerfile
+        .iter()
+        .position(|(word, rest)| word == "RUN" && rest.contains("cargo build --release"))
+        .expect("a release build");
+    let stage = dockerfile[..build]
+        .iter()
+        .rposition(|(word, _)| word == "FROM")
+        .unwrap();
+    let cook = dockerfile[stage..build]
+        .iter()
+        .position(|(word, rest)| word == "RUN" && rest.contains("cargo chef cook --release"))
+        .expect("the build stage cooks the dependencies");
+    let source = dockerfile[stage..build]
+        .iter()
+        .position(|(word, rest)| word == "COPY" && rest.starts_with("src "))
+        .expect("the build stage copies the source");
+    assert!(
+        cook < source,
+        "the dependencies are cooked before the source is copied"
+    );
+    assert!(
+        dockerfile.iter().any(|(word, rest)| word == "RUN"
+            && rest.contains("cargo chef prepare --recipe-path recipe.json")),
+        "a planner stage makes the recipe"
     );
 
     let runtime = dockerfile
