@@ -296,12 +296,13 @@ async fn execute_json<E: Executor>(
 }
 
 /// Puts the operation's name on the request's log line (`operation`): a GraphQL name, or
-/// `(anonymous)`; anything else the client sent there is not logged, only `(invalid)`.
+/// `(anonymous)`; anything else the client sent there is not logged, only `(invalid)`, nor is
+/// a name with a card-like run of digits (`_4111111111111111` is a GraphQL name).
 /// Returns what it logged.
 fn record_operation(name: Option<&str>) -> &str {
     let shown = match name {
         None => "(anonymous)",
-        Some(name) if is_graphql_name(name) => name,
+        Some(name) if is_graphql_name(name) && !has_card_like_digits(name) => name,
         Some(_) => "(invalid)",
     };
     tracing::Span::current().record("operation", tracing::field::display(shown));
@@ -358,7 +359,14 @@ impl Seen {
     }
 }
 
-/// `[_A-Za-z][_0-9A-Za-z]*`, at most 100 characters (so never a card number).
+fn has_card_like_digits(name: &str) -> bool {
+    matches!(
+        redact_digits(name, CARD_LIKE_DIGITS),
+        std::borrow::Cow::Owned(_)
+    )
+}
+
+/// `[_A-Za-z][_0-9A-Za-z]*`, at most 100 characters.
 fn is_graphql_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 100
@@ -906,7 +914,16 @@ fn errors_json(errors: &[ServerError]) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::syntax_error;
+    use super::{record_operation, syntax_error};
+
+    #[test]
+    fn an_operation_name_is_logged_only_when_it_cannot_be_a_card_number() {
+        assert_eq!(record_operation(Some("CustomerPage")), "CustomerPage");
+        assert_eq!(record_operation(None), "(anonymous)");
+        for sent in ["4111111111111111", "_4111111111111111", "a b"] {
+            assert_eq!(record_operation(Some(sent)), "(invalid)", "{sent}");
+        }
+    }
 
     #[test]
     fn a_syntax_error_keeps_its_position_and_never_the_source() {
