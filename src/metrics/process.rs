@@ -4,6 +4,7 @@
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::TypedMetric;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
@@ -39,11 +40,11 @@ fn stat() -> Option<Stat> {
     })
 }
 
-fn resident_bytes() -> Option<f64> {
+fn resident_bytes() -> Option<i64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
-    let kib = line.trim().strip_suffix("kB")?.trim().parse::<f64>().ok()?;
-    Some(kib * 1024.0)
+    let kib = line.trim().strip_suffix("kB")?.trim().parse::<i64>().ok()?;
+    Some(kib * 1024)
 }
 
 fn open_fds() -> Option<i64> {
@@ -58,49 +59,50 @@ fn boot_time() -> Option<f64> {
     line.trim().parse().ok()
 }
 
+/// Writes one metric that has no labels, when there is a value.
+fn encode_one<M: EncodeMetric + TypedMetric>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    metric: Option<M>,
+) -> Result<(), std::fmt::Error> {
+    match metric {
+        Some(metric) => metric.encode(encoder.encode_descriptor(name, help, None, M::TYPE)?),
+        None => Ok(()),
+    }
+}
+
 impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stat = stat();
-        if let Some(stat) = &stat {
-            let cpu = ConstCounter::new(stat.cpu);
-            let help = "Total user and system CPU time spent in seconds";
-            cpu.encode(encoder.encode_descriptor(
-                "process_cpu_seconds",
-                help,
-                None,
-                cpu.metric_type(),
-            )?)?;
-        }
-        let gauges = [
-            (
-                "process_resident_memory_bytes",
-                "Resident memory size in bytes",
-                resident_bytes(),
-            ),
-            (
-                "process_open_fds",
-                "Number of open file descriptors",
-                open_fds().map(|n| n as f64),
-            ),
-            (
-                "process_start_time_seconds",
-                "Start time of the process since unix epoch in seconds",
-                stat.zip(boot_time())
-                    .map(|(stat, boot)| boot + stat.started_after_boot),
-            ),
-        ];
-        for (name, help, value) in gauges {
-            if let Some(value) = value {
-                let gauge = ConstGauge::new(value);
-                gauge.encode(encoder.encode_descriptor(
-                    name,
-                    help,
-                    None,
-                    gauge.metric_type(),
-                )?)?;
-            }
-        }
-        Ok(())
+        let e = &mut encoder;
+        encode_one(
+            e,
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds",
+            stat.as_ref().map(|stat| ConstCounter::new(stat.cpu)),
+        )?;
+        encode_one(
+            e,
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes",
+            resident_bytes().map(ConstGauge::new),
+        )?;
+        encode_one(
+            e,
+            "process_open_fds",
+            "Number of open file descriptors",
+            open_fds().map(ConstGauge::new),
+        )?;
+        let start = stat
+            .zip(boot_time())
+            .map(|(stat, boot)| ConstGauge::new(boot + stat.started_after_boot));
+        encode_one(
+            e,
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds",
+            start,
+        )
     }
 }
 
