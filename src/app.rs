@@ -92,7 +92,7 @@ impl Application {
                     merchant_id: DEV_MERCHANT_ID,
                     acts_for: args.vault.api_keys.iter().map(|k| k.merchant_id).collect(),
                 };
-                let vault = vault::open(&args.vault, &[gateway_key]).await?;
+                let vault = vault::open(&args.vault, &[gateway_key], metrics.clone()).await?;
                 let base_url = format!("http://{}", loopback(listener.local_addr()?));
                 (Some(vault), base_url, key)
             }
@@ -186,10 +186,12 @@ impl Application {
     pub async fn build_sandbox(mut args: SandboxArgs) -> anyhow::Result<Self> {
         args.vault.data_dir =
             std::path::absolute(&args.vault.data_dir).context("could not resolve --data-dir")?;
-        let vault = vault::open(&args.vault, &[]).await?;
+        let metrics = Arc::new(Metrics::default());
+        let vault = vault::open(&args.vault, &[], metrics.clone()).await?;
         let checks: Arc<[Arc<dyn readiness::Check>]> = Arc::new([vault.readiness]);
         let router = vault
             .routes
+            .merge(crate::metrics::router(metrics))
             .route("/healthz", get(|| async { "ok" }))
             .route(
                 "/readyz",

@@ -110,7 +110,6 @@ pub fn sdl() -> String {
 
 #[derive(Clone)]
 struct GatewayState {
-    metrics: Arc<Metrics>,
     /// What `/readyz` checks: the upstream, then what the process adds.
     readiness: Arc<[Arc<dyn readiness::Check>]>,
 }
@@ -273,14 +272,13 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
     let receiver = receiver::routes(broker, receiver_secrets, time, metrics.clone());
     let checks = std::iter::once(Arc::new(UpstreamReady(upstream)) as Arc<dyn readiness::Check>);
     let state = GatewayState {
-        metrics,
         readiness: checks.chain(readiness).collect(),
     };
     let router = Router::new()
-        .route("/metrics", get(metrics_text))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)
+        .merge(crate::metrics::router(metrics.clone()))
         .merge(
             http::router(
                 schema,
@@ -288,6 +286,7 @@ pub fn router(upstream: Upstream, metrics: Arc<Metrics>, settings: Settings) -> 
                 admit,
                 graphiql_page(graphiql, development_key.as_deref()),
                 max_response_bytes,
+                metrics,
             )
             .layer(axum::middleware::from_fn_with_state(
                 live,
@@ -379,16 +378,6 @@ fn cors(origins: &[String]) -> CorsLayer {
         ])
         .expose_headers([HeaderName::from_static("x-request-id")])
         .max_age(Duration::from_secs(600))
-}
-
-async fn metrics_text(State(state): State<GatewayState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
 }
 
 /// Ready when the upstream answers an authenticated request.

@@ -8,7 +8,8 @@
 //! - [`vault`] is the Customer Vault service: REST routes, validation, storage, encryption.
 //! - [`redact`] takes card-like digits out of error messages and logged paths.
 //! - [`secret`] wraps values (card numbers, CVVs, keys) that must never reach a log or a response.
-//! - [`upstream`] is the Qualpay REST client the gateway uses; [`metrics`] counts its calls.
+//! - [`upstream`] is the Qualpay REST client the gateway uses; [`metrics`] is the process's one
+//!   registry of Prometheus metrics (gateway, upstream, loaders, vault, process).
 //! - [`private_files`] writes the data directory and key files only their owner may read.
 //! - [`seed`] adds demo customers to a fresh embedded vault.
 //! - [`telemetry`] sets up `tracing`; [`time`] is where the process reads the time.

@@ -235,6 +235,12 @@ impl Upstream {
         })
     }
 
+    /// The process's metrics, for what is counted around this client's calls (dataloader
+    /// batches).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// The same client (with its own key: the gateway's service key) confined to one customer
     /// of one merchant, for a customer session.
     pub fn for_customer(&self, merchant_id: i64, customer_id: &str) -> Upstream {

@@ -37,6 +37,7 @@ use anyhow::Context;
 use axum::Router;
 
 use crate::config::{ApiKeySpec, VaultArgs};
+use crate::metrics::Metrics;
 use crate::private_files;
 use crate::readiness;
 use crate::vault::account_updater::{AccountUpdaterService, DueWork};
@@ -144,8 +145,12 @@ impl Vault {
 pub const GATEWAY_WEBHOOK_LABEL: &str = "vaultql gateway (embedded)";
 
 /// Opens the database and the keys and returns the vault. `extra_keys` are keys the caller
-/// adds (the gateway's own key when the vault is embedded).
-pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result<Vault> {
+/// adds (the gateway's own key when the vault is embedded); `metrics` are the process's.
+pub async fn open(
+    args: &VaultArgs,
+    extra_keys: &[ApiKeySpec],
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Vault> {
     private_files::create_dir(&args.data_dir)?;
     let master = match &args.master_key {
         Some(encoded) => MasterKey::from_base64(encoded)?,
@@ -169,7 +174,8 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
             clock.clone(),
             usize::try_from(args.billing_batch_size).unwrap_or(engine::DEFAULT_BATCH),
         )
-        .with_due_work(due_work),
+        .with_due_work(due_work)
+        .with_metrics(metrics.clone()),
     );
     if args.billing_interval_secs > 0 {
         let every = Duration::from_secs(args.billing_interval_secs);
@@ -198,6 +204,7 @@ pub async fn open(args: &VaultArgs, extra_keys: &[ApiKeySpec]) -> anyhow::Result
                 lease: Duration::from_millis(args.webhook_lease_ms),
                 poll: Duration::from_millis(args.webhook_poll_ms),
             },
+            metrics,
         )?
         .spawn();
     }

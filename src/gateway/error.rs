@@ -157,6 +157,50 @@ pub fn coded(code: &str, message: impl Into<String>) -> async_graphql::ServerErr
     error
 }
 
+/// Every `extensions.code` the gateway itself sets (the table above, the request limits and
+/// refusals of `gateway::http`, `guard` and `websocket`): the only codes the error metric
+/// names.
+pub const CODES: [&str; 21] = [
+    "BAD_USER_INPUT",
+    "NOT_FOUND",
+    "FORBIDDEN",
+    "UNAUTHENTICATED",
+    "UPSTREAM_ERROR",
+    "UPSTREAM_UNAVAILABLE",
+    "TOO_MANY_UPSTREAM_CALLS",
+    "CARD_DECLINED",
+    "PAYMENT_FAILED",
+    "CONFLICT",
+    "OUTCOME_UNKNOWN",
+    "INTERNAL",
+    "BAD_REQUEST",
+    "QUERY_TOO_LARGE",
+    "QUERY_TOO_COMPLEX",
+    "RESPONSE_TOO_LARGE",
+    "PERSISTED_QUERY_NOT_FOUND",
+    "OVERLOADED",
+    "TOO_MANY_FAILED_AUTHENTICATIONS",
+    "TOO_MANY_SUBSCRIPTIONS",
+    "EVENTS_LOST",
+];
+
+/// The error's code as a metric label: one of [`CODES`], `OTHER` for any other code, `NONE`
+/// when it has none (async-graphql's own parse and validation errors).
+pub fn code_label(error: &async_graphql::ServerError) -> &'static str {
+    let code = error
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"));
+    match code {
+        None => "NONE",
+        Some(async_graphql::Value::String(code)) => CODES
+            .iter()
+            .find(|known| *known == code)
+            .unwrap_or(&"OTHER"),
+        Some(_) => "OTHER",
+    }
+}
+
 /// For a nullable field: reports the error and makes the field null, so its siblings still
 /// resolve. (async-graphql 7 drops a failed field from `data` rather than setting it to null.)
 pub fn null_on_error<T>(
@@ -184,6 +228,17 @@ mod tests {
             code: Some(2),
             message: "x".into(),
         })
+    }
+
+    #[test]
+    fn error_codes_are_labels_only_when_the_gateway_defines_them() {
+        assert_eq!(code_label(&coded("NOT_FOUND", "x")), "NOT_FOUND");
+        assert_eq!(code_label(&coded("4111111111111111", "x")), "OTHER");
+        let none = async_graphql::ServerError::new("x", None);
+        assert_eq!(code_label(&none), "NONE");
+        for upstream in [status(400), status(401), status(404), status(500)] {
+            assert!(CODES.contains(&upstream.code()));
+        }
     }
 
     #[test]

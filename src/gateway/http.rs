@@ -19,9 +19,10 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::cost;
-use super::error::coded;
+use super::error::{code_label, coded};
 use super::graphiql;
 use super::nulls::FieldTypes;
+use crate::metrics::{GraphqlRequest, Metrics};
 use crate::redact::{CARD_LIKE_DIGITS, redact_digits};
 
 /// Most operations one batched POST may carry.
@@ -71,6 +72,7 @@ struct Shared<E> {
     documents: ParsedDocuments,
     graphiql: Graphiql,
     max_response_bytes: usize,
+    metrics: Arc<Metrics>,
 }
 
 /// How `GET /graphql` answers a browser.
@@ -93,6 +95,7 @@ pub fn router<E: Executor>(
     admit: Admit,
     graphiql: Graphiql,
     max_response_bytes: usize,
+    metrics: Arc<Metrics>,
 ) -> Router {
     let shared = Arc::new(Shared {
         executor,
@@ -102,6 +105,7 @@ pub fn router<E: Executor>(
         documents: ParsedDocuments::default(),
         graphiql,
         max_response_bytes,
+        metrics,
     });
     Router::new()
         .route("/graphql", get(get_graphql::<E>).post(post_graphql::<E>))
@@ -207,6 +211,7 @@ async fn run_batch<E: Executor>(
     text_response(StatusCode::OK, media, format!("[{}]", results.join(",")))
 }
 
+/// Runs one operation and counts it in the metrics (see [`Seen`]).
 async fn run_json<E: Executor>(
     shared: &Shared<E>,
     prepare: &Prepare,
@@ -214,8 +219,23 @@ async fn run_json<E: Executor>(
     body: Value,
     via_get: bool,
 ) -> Result<String, Rejection> {
+    let started = std::time::Instant::now();
+    let mut seen = Seen::default();
+    let result = execute_json(shared, prepare, caller, body, via_get, &mut seen).await;
+    seen.record(&shared.metrics, &result, started.elapsed());
+    result
+}
+
+async fn execute_json<E: Executor>(
+    shared: &Shared<E>,
+    prepare: &Prepare,
+    caller: [u8; 32],
+    body: Value,
+    via_get: bool,
+    seen: &mut Seen,
+) -> Result<String, Rejection> {
     let mut params = Params::from_json(body)?;
-    record_operation(params.operation_name.as_deref());
+    seen.operation = record_operation(params.operation_name.as_deref()).to_owned();
     // Automatic persisted queries: a known hash stands for its query; a query sent with its
     // hash is kept once it has parsed within the limits.
     let persisted = Persisted::from_extensions(caller, params.extensions.as_ref())?;
@@ -234,6 +254,7 @@ async fn run_json<E: Executor>(
     if let (Some(persisted), true) = (&persisted, sent) {
         shared.persisted.put(persisted, &query);
     }
+    seen.operation_type = operation_type(&document, params.operation_name.as_deref());
     if via_get && selects_mutation(&document, params.operation_name.as_deref()) {
         return Err(Rejection::MutationOverGet);
     }
@@ -250,6 +271,7 @@ async fn run_json<E: Executor>(
         errors.iter_mut().for_each(cost::explain);
         return Err(Rejection::Request(errors));
     }
+    seen.errors = response.errors.iter().map(code_label).collect();
     shared
         .field_types
         .complete(&mut response, &query, operation_name.as_deref());
@@ -267,23 +289,84 @@ async fn run_json<E: Executor>(
                 shared.max_response_bytes
             ),
         );
+        seen.errors = vec![code_label(&error)];
         return Ok(json!({ "data": null, "errors": errors_json(&[error]) }).to_string());
     }
     Ok(body)
 }
 
 /// Puts the operation's name on the request's log line (`operation`): a GraphQL name, or
-/// `(anonymous)`; anything else the client sent there is not logged, only `(invalid)`.
-fn record_operation(name: Option<&str>) {
+/// `(anonymous)`; anything else the client sent there is not logged, only `(invalid)`, nor is
+/// a name with a card-like run of digits (`_4111111111111111` is a GraphQL name).
+/// Returns what it logged.
+fn record_operation(name: Option<&str>) -> &str {
     let shown = match name {
         None => "(anonymous)",
-        Some(name) if is_graphql_name(name) => name,
+        Some(name) if is_graphql_name(name) && !has_card_like_digits(name) => name,
         Some(_) => "(invalid)",
     };
     tracing::Span::current().record("operation", tracing::field::display(shown));
+    shown
 }
 
-/// `[_A-Za-z][_0-9A-Za-z]*`, at most 100 characters (so never a card number).
+/// What the metrics count of one operation: its name as logged, its type once its document
+/// parsed, and the codes of the errors of an executed operation. An operation is `ok`,
+/// `error` (it executed and its answer has errors) or `rejected` (nothing executed: the
+/// request was malformed, did not parse or validate, or its credentials were refused).
+#[derive(Default)]
+struct Seen {
+    /// Empty when the request could not be read far enough to have a name.
+    operation: String,
+    operation_type: Option<OperationType>,
+    errors: Vec<&'static str>,
+}
+
+impl Seen {
+    fn record(
+        self,
+        metrics: &Metrics,
+        result: &Result<String, Rejection>,
+        elapsed: std::time::Duration,
+    ) {
+        let (outcome, errors) = match result {
+            Ok(_) if self.errors.is_empty() => ("ok", self.errors),
+            Ok(_) => ("error", self.errors),
+            Err(Rejection::Request(errors) | Rejection::Unauthenticated(errors)) => {
+                ("rejected", errors.iter().map(code_label).collect())
+            }
+            Err(Rejection::PersistedQueryNotFound) => {
+                ("rejected", vec!["PERSISTED_QUERY_NOT_FOUND"])
+            }
+            Err(Rejection::Malformed(_) | Rejection::MutationOverGet) => ("rejected", vec!["NONE"]),
+        };
+        for code in errors {
+            metrics.record_graphql_error(code);
+        }
+        metrics.record_graphql(GraphqlRequest {
+            operation: match self.operation.as_str() {
+                "" => "(invalid)",
+                name => name,
+            },
+            operation_type: match self.operation_type {
+                Some(OperationType::Query) => "query",
+                Some(OperationType::Mutation) => "mutation",
+                Some(OperationType::Subscription) => "subscription",
+                None => "unknown",
+            },
+            outcome,
+            elapsed,
+        });
+    }
+}
+
+fn has_card_like_digits(name: &str) -> bool {
+    matches!(
+        redact_digits(name, CARD_LIKE_DIGITS),
+        std::borrow::Cow::Owned(_)
+    )
+}
+
+/// `[_A-Za-z][_0-9A-Za-z]*`, at most 100 characters.
 fn is_graphql_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 100
@@ -831,7 +914,16 @@ fn errors_json(errors: &[ServerError]) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::syntax_error;
+    use super::{record_operation, syntax_error};
+
+    #[test]
+    fn an_operation_name_is_logged_only_when_it_cannot_be_a_card_number() {
+        assert_eq!(record_operation(Some("CustomerPage")), "CustomerPage");
+        assert_eq!(record_operation(None), "(anonymous)");
+        for sent in ["4111111111111111", "_4111111111111111", "a b"] {
+            assert_eq!(record_operation(Some(sent)), "(invalid)", "{sent}");
+        }
+    }
 
     #[test]
     fn a_syntax_error_keeps_its_position_and_never_the_source() {

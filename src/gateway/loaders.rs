@@ -10,12 +10,14 @@ mod billing;
 mod customer;
 mod payments;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use crate::config::UpstreamBatch;
 use crate::gateway::idle::IdleBatches;
+use crate::metrics::Metrics;
 use crate::qualpay::{CustomerVault, RecurringPlan, Subscription, Transaction};
 use crate::upstream::{Upstream, UpstreamError};
 use billing::{PlanByCode, SubscriptionById, SubscriptionsByCustomer, TransactionsBySubscription};
@@ -29,14 +31,14 @@ pub type List<T> = Arc<[Arc<T>]>;
 
 /// The loaders of one request.
 pub struct Loaders {
-    customers: DataLoader<CustomerById, HashMapCache>,
-    subscriptions: DataLoader<SubscriptionById, HashMapCache>,
-    subscriptions_by_customer: DataLoader<SubscriptionsByCustomer, HashMapCache>,
-    plans: DataLoader<PlanByCode, HashMapCache>,
-    transactions: DataLoader<TransactionsBySubscription, HashMapCache>,
-    payments: DataLoader<PaymentById, HashMapCache>,
-    latest_payments: DataLoader<LatestByCustomer, HashMapCache>,
-    refunds: DataLoader<RefundsByPayment, HashMapCache>,
+    customers: Idle<CustomerById>,
+    subscriptions: Idle<SubscriptionById>,
+    subscriptions_by_customer: Idle<SubscriptionsByCustomer>,
+    plans: Idle<PlanByCode>,
+    transactions: Idle<TransactionsBySubscription>,
+    payments: Idle<PaymentById>,
+    latest_payments: Idle<LatestByCustomer>,
+    refunds: Idle<RefundsByPayment>,
 }
 
 impl Loaders {
@@ -44,17 +46,26 @@ impl Loaders {
     /// `batch` says how customers are asked for several at a time.
     pub fn per_request(upstream: &Upstream, batch: UpstreamBatch, batches: &IdleBatches) -> Self {
         Self {
-            customers: idle_loader(CustomerById::new(upstream.clone(), batch), batches),
-            subscriptions: idle_loader(SubscriptionById(upstream.clone()), batches),
-            subscriptions_by_customer: idle_loader(
-                SubscriptionsByCustomer(upstream.clone()),
+            customers: idle_loader(
+                CustomerById::new(upstream.clone(), batch),
+                upstream,
                 batches,
             ),
-            plans: idle_loader(PlanByCode(upstream.clone()), batches),
-            transactions: idle_loader(TransactionsBySubscription(upstream.clone()), batches),
-            payments: idle_loader(PaymentById(upstream.clone()), batches),
-            latest_payments: idle_loader(LatestByCustomer(upstream.clone()), batches),
-            refunds: idle_loader(RefundsByPayment(upstream.clone()), batches),
+            subscriptions: idle_loader(SubscriptionById(upstream.clone()), upstream, batches),
+            subscriptions_by_customer: idle_loader(
+                SubscriptionsByCustomer(upstream.clone()),
+                upstream,
+                batches,
+            ),
+            plans: idle_loader(PlanByCode(upstream.clone()), upstream, batches),
+            transactions: idle_loader(
+                TransactionsBySubscription(upstream.clone()),
+                upstream,
+                batches,
+            ),
+            payments: idle_loader(PaymentById(upstream.clone()), upstream, batches),
+            latest_payments: idle_loader(LatestByCustomer(upstream.clone()), upstream, batches),
+            refunds: idle_loader(RefundsByPayment(upstream.clone()), upstream, batches),
         }
     }
 
@@ -210,14 +221,50 @@ impl Loaders {
     }
 }
 
+/// A request's loader of `T`, its batches counted.
+type Idle<T> = DataLoader<Measured<T>, HashMapCache>;
+
 /// A loader whose fetches start when its request is idle (see [`crate::gateway::idle`]): with
-/// no delay, a fetch takes every key asked for by then as soon as it starts.
-fn idle_loader<T, K>(inner: T, batches: &IdleBatches) -> DataLoader<T, HashMapCache>
+/// no delay, a fetch takes every key asked for by then as soon as it starts. Its batches are
+/// counted in `upstream`'s metrics.
+fn idle_loader<T, K>(inner: T, upstream: &Upstream, batches: &IdleBatches) -> Idle<T>
 where
     T: Loader<K>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
+    let inner = Measured::new(inner, upstream);
     DataLoader::with_cache(inner, batches.spawner(), HashMapCache::default())
         .delay(std::time::Duration::ZERO)
         .max_batch_size(1000)
+}
+
+/// A loader whose batches are counted in `vaultql_loader_batch_keys{loader}`, the label being
+/// its type's name (`CustomerById`).
+pub struct Measured<T> {
+    inner: T,
+    name: &'static str,
+    metrics: Arc<Metrics>,
+}
+
+impl<T> Measured<T> {
+    fn new(inner: T, upstream: &Upstream) -> Self {
+        let path = std::any::type_name::<T>();
+        Self {
+            inner,
+            name: path.rsplit("::").next().unwrap_or(path),
+            metrics: upstream.metrics().clone(),
+        }
+    }
+}
+
+impl<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static> Loader<K>
+    for Measured<T>
+{
+    type Value = T::Value;
+    type Error = T::Error;
+
+    async fn load(&self, keys: &[K]) -> Result<HashMap<K, T::Value>, T::Error> {
+        self.metrics.record_loader_batch(self.name, keys.len());
+        self.inner.load(keys).await
+    }
 }

@@ -82,6 +82,12 @@ impl BillingService {
         }
     }
 
+    /// Counts the engine's charges and runs in the process's metrics.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.engine = self.engine.with_metrics(metrics);
+        self
+    }
+
     /// Runs `work` on each clock advance, after the clock moves and before billing.
     pub fn with_due_work(mut self, work: Arc<dyn DueWork>) -> Self {
         self.due_work = Some(work);

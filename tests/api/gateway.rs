@@ -15,6 +15,7 @@ mod cost;
 mod credentials;
 mod errors;
 mod live;
+mod metrics;
 mod modules;
 mod mutations;
 mod paging;

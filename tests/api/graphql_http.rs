@@ -63,7 +63,14 @@ async fn spawn() -> String {
         default_headers: None,
     };
     let field_types = vaultql::gateway::nulls::FieldTypes::of_sdl(&schema.sdl());
-    let app = gql_http::router(schema, field_types, admit, graphiql, 1024 * 1024);
+    let app = gql_http::router(
+        schema,
+        field_types,
+        admit,
+        graphiql,
+        1024 * 1024,
+        Arc::default(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -494,6 +494,47 @@ async fn billing_events_arrive_once_each_in_order_with_basic_auth() {
     assert!(failure["data"]["transaction"]["pg_id"].is_string());
 }
 
+/// Waits until the sandbox's `/metrics` counts `n` deliveries posted with `outcome` (20 s at
+/// most); fails if it counts more.
+async fn wait_for_sent(app: &TestApp, outcome: &str, n: f64) {
+    let series = format!("vaultql_webhook_deliveries_sent_total{{outcome=\"{outcome}\"}}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = app
+            .at_root()
+            .send(Method::GET, "/metrics", Auth::Nothing, None)
+            .await
+            .text;
+        let counted = crate::gateway::support::metric_value(&text, &series);
+        assert!(counted <= n, "{series} is {counted}, over {n}");
+        if counted == n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{series} stayed at {counted}, not {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_sandbox_counts_each_delivery_it_posts_by_outcome() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(&[500]);
+    let (id, _) = webhook(&app, &receiver, &["transaction_status_updated"]).await;
+    sale(&app, 1.0).await;
+    attempts(&app, id, 1).await;
+    wait_for_sent(&app, "failed", 1.0).await;
+    // The retry comes due by the sandbox clock, and is answered with a 200.
+    advance(&app, "PT10S").await;
+    attempts(&app, id, 2).await;
+    wait_for_sent(&app, "delivered", 1.0).await;
+    wait_for_sent(&app, "failed", 1.0).await;
+    wait_for_sent(&app, "suspended", 0.0).await;
+}
+
 #[tokio::test]
 async fn a_failing_receiver_is_retried_with_backoff_then_suspended_after_48_hours() {
     let app = TestApp::spawn().await;

@@ -14,12 +14,13 @@
 //! loops around [`Engine::run`] that read the time once.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::attempts::{Outcome, Tally, idempotency_key};
 use super::subscription::Subscription;
+use crate::metrics::Metrics;
 use crate::vault::clock::Clock;
 use crate::vault::crypto::random_alphanumerics;
 use crate::vault::error::VaultError;
@@ -47,6 +48,8 @@ pub struct Engine {
     vault: Arc<VaultService>,
     store: Arc<dyn BillingStore>,
     batch: usize,
+    /// Counts charges by outcome and runs' durations; its own unless [`Engine::with_metrics`].
+    metrics: Arc<Metrics>,
 }
 
 impl Engine {
@@ -55,7 +58,14 @@ impl Engine {
             vault,
             store,
             batch: batch.max(1),
+            metrics: Arc::default(),
         }
+    }
+
+    /// Counts in the process's metrics.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Bills everything due for the merchant at `now` (the merchant's time), oldest first: it
@@ -63,6 +73,19 @@ impl Engine {
     /// due attempts a batch at a time until nothing is due. `progress` hears the running total
     /// after each batch.
     pub async fn run(
+        &self,
+        merchant_id: i64,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(Tally) + Send + Sync),
+    ) -> Result<Tally, VaultError> {
+        let started = Instant::now();
+        let result = self.run_batches(merchant_id, now, progress).await;
+        self.metrics
+            .record_billing_run(result.is_ok(), started.elapsed());
+        result
+    }
+
+    async fn run_batches(
         &self,
         merchant_id: i64,
         now: DateTime<Utc>,
@@ -268,8 +291,13 @@ impl Engine {
         let outcomes = self
             .charge(merchant_id, &claimed.attempts, claimed.cards, now)
             .await?;
-        self.record(merchant_id, &outcomes, claimed.subscriptions, now)
-            .await
+        let tally = self
+            .record(merchant_id, &outcomes, claimed.subscriptions, now)
+            .await?;
+        // Counted once recorded: an outcome another engine recorded first is in its tally.
+        self.metrics
+            .record_billing_charges(tally.approved, tally.declined);
+        Ok(tally)
     }
 
     /// Bills every merchant that has billing to do every `every`, for as long as the process

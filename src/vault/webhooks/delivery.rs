@@ -23,6 +23,7 @@ use sha2::Sha256;
 use tokio::sync::Semaphore;
 
 use super::{password_aad, secret_aad};
+use crate::metrics::Metrics;
 use crate::qualpay::WebhookPayload;
 use crate::vault::clock::Clock;
 use crate::vault::crypto::{Sealed, random_alphanumeric};
@@ -68,6 +69,7 @@ pub struct Deliverer {
     owner: Arc<str>,
     settings: DeliverySettings,
     in_flight: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
 }
 
 /// The delay before retry number `attempts` (1 after the first failure): 10 s, 20 s, 40 s, ...
@@ -104,6 +106,7 @@ impl Deliverer {
         vault: Arc<VaultService>,
         clock: Clock,
         settings: DeliverySettings,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -120,6 +123,7 @@ impl Deliverer {
             owner: random_alphanumeric(16).into(),
             settings,
             in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
+            metrics,
         })
     }
 
@@ -259,7 +263,8 @@ impl Deliverer {
                 merchant_now - chrono::Duration::hours(SUSPEND_AFTER_HOURS),
             ),
         };
-        if self.store.record_attempt(&attempted).await? {
+        let suspended = self.store.record_attempt(&attempted).await?;
+        if suspended {
             // No mail server: the suspension is in the log and in the webhook's status.
             tracing::warn!(
                 webhook_id = delivery.webhook_id,
@@ -267,6 +272,12 @@ impl Deliverer {
                 "webhook suspended: no 2xx answer for {SUSPEND_AFTER_HOURS} hours"
             );
         }
+        self.metrics
+            .record_delivery_sent(match (delivered, suspended) {
+                (true, _) => "delivered",
+                (false, true) => "suspended",
+                (false, false) => "failed",
+            });
         Ok(())
     }
 }

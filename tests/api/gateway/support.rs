@@ -27,6 +27,14 @@ pub const EXP: &str = "1239";
 /// Routing number with a valid ABA checksum.
 pub const ROUTING: &str = "011000015";
 
+/// The value of `series` (`name{labels}` exactly as written) in a `/metrics` text; 0 when the
+/// series is not there.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |value| value.parse().expect("a number"))
+}
+
 /// The `n`-th of a family of Luhn-valid 16-digit Visa numbers.
 pub fn visa(n: u64) -> String {
     luhn_complete(&format!("4{:014}", 52_000_000_000 + n))
@@ -422,6 +430,36 @@ impl GatewayApp {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The value of one series on `/metrics`, written exactly as it is there
+    /// (`name{label="value",...}`); 0 when it is not there yet.
+    pub async fn metric(&self, series: &str) -> f64 {
+        self.metrics(&[series]).await[0]
+    }
+
+    /// [`Self::metric`] of each series, from one scrape.
+    pub async fn metrics(&self, series: &[&str]) -> Vec<f64> {
+        let (status, text) = self.get("/metrics").await;
+        assert_eq!(status, 200, "/metrics: {text}");
+        series.iter().map(|s| metric_value(&text, s)).collect()
+    }
+
+    /// POSTs `query` as the operation `operation_name` (no variables); returns the status and
+    /// the body.
+    pub async fn graphql_named(&self, operation_name: &str, query: &str) -> (u16, Value) {
+        let body = json!({ "query": query, "operationName": operation_name });
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /graphql failed: {e}"));
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
     }
 
     /// `vaultql_upstream_requests_total` by its labels (`method="GET",route="...",status="200"`).
