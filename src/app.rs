@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,6 +26,7 @@ use crate::gateway::session::SessionKeys;
 use crate::metrics::Metrics;
 use crate::readiness;
 use crate::redact::redacted_path;
+use crate::telemetry::spans;
 use crate::time::TimeSource;
 use crate::upstream::{Upstream, UpstreamConfig};
 use crate::vault::extract::BodyLimit;
@@ -259,17 +260,32 @@ fn with_http_layers(router: Router, max_body_bytes: usize) -> Router {
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default();
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %redacted_path(request.uri().path()),
                         request_id = %redacted_path(request_id),
                         // GraphQL requests fill it in (see gateway::http).
                         operation = tracing::field::Empty,
-                    )
+                        // Filled in only when traces are exported (see telemetry::spans).
+                        otel.name = tracing::field::Empty,
+                        otel.kind = tracing::field::Empty,
+                        otel.status_code = tracing::field::Empty,
+                        http.route = tracing::field::Empty,
+                        http.response.status_code = tracing::field::Empty,
+                    );
+                    let route = request.extensions().get::<MatchedPath>();
+                    spans::server(
+                        &span,
+                        request.method(),
+                        route.map(MatchedPath::as_str),
+                        request.headers(),
+                    );
+                    span
                 })
                 .on_response(
-                    |response: &Response, latency: Duration, _span: &tracing::Span| {
+                    |response: &Response, latency: Duration, span: &tracing::Span| {
+                        spans::server_answered(span, response.status().as_u16());
                         tracing::info!(
                             status = response.status().as_u16(),
                             latency_ms = latency.as_millis() as u64,

@@ -9,6 +9,7 @@
 mod billing;
 mod customer;
 mod payments;
+mod traced;
 
 use std::sync::Arc;
 
@@ -22,6 +23,10 @@ use billing::{PlanByCode, SubscriptionById, SubscriptionsByCustomer, Transaction
 use customer::CustomerById;
 pub use payments::{Conditions, CustomerPayments, LatestKey, NEWEST_FIRST};
 use payments::{LatestByCustomer, PaymentById, RefundsByPayment};
+use traced::Traced;
+
+/// A request's loader of `T`: batches start when the request is idle, each in a trace span.
+type IdleLoader<T> = DataLoader<Traced<T>, HashMapCache>;
 
 /// A list a loader yields for one key (a customer's subscriptions, a subscription's payment
 /// attempts), newest first.
@@ -29,14 +34,14 @@ pub type List<T> = Arc<[Arc<T>]>;
 
 /// The loaders of one request.
 pub struct Loaders {
-    customers: DataLoader<CustomerById, HashMapCache>,
-    subscriptions: DataLoader<SubscriptionById, HashMapCache>,
-    subscriptions_by_customer: DataLoader<SubscriptionsByCustomer, HashMapCache>,
-    plans: DataLoader<PlanByCode, HashMapCache>,
-    transactions: DataLoader<TransactionsBySubscription, HashMapCache>,
-    payments: DataLoader<PaymentById, HashMapCache>,
-    latest_payments: DataLoader<LatestByCustomer, HashMapCache>,
-    refunds: DataLoader<RefundsByPayment, HashMapCache>,
+    customers: IdleLoader<CustomerById>,
+    subscriptions: IdleLoader<SubscriptionById>,
+    subscriptions_by_customer: IdleLoader<SubscriptionsByCustomer>,
+    plans: IdleLoader<PlanByCode>,
+    transactions: IdleLoader<TransactionsBySubscription>,
+    payments: IdleLoader<PaymentById>,
+    latest_payments: IdleLoader<LatestByCustomer>,
+    refunds: IdleLoader<RefundsByPayment>,
 }
 
 impl Loaders {
@@ -212,12 +217,12 @@ impl Loaders {
 
 /// A loader whose fetches start when its request is idle (see [`crate::gateway::idle`]): with
 /// no delay, a fetch takes every key asked for by then as soon as it starts.
-fn idle_loader<T, K>(inner: T, batches: &IdleBatches) -> DataLoader<T, HashMapCache>
+fn idle_loader<T, K>(inner: T, batches: &IdleBatches) -> IdleLoader<T>
 where
     T: Loader<K>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
-    DataLoader::with_cache(inner, batches.spawner(), HashMapCache::default())
+    DataLoader::with_cache(Traced(inner), batches.spawner(), HashMapCache::default())
         .delay(std::time::Duration::ZERO)
         .max_batch_size(1000)
 }
