@@ -2,8 +2,6 @@
 //! when an endpoint is named, protobuf unless `http/json` is asked for, gRPC refused (it is
 //! not built in). Batches are sent by the async reqwest client from a tokio task.
 
-use std::time::Duration;
-
 use anyhow::{Context, bail};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
@@ -17,9 +15,6 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// The service name when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES` names one.
 const SERVICE_NAME: &str = "vaultql";
-
-/// How long shutting down waits for the last batch to be sent.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// OTLP's encodings over HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,11 +129,12 @@ impl Exporter {
     }
 
     /// Sends what is buffered and stops. The SDK blocks the calling thread until its task has
-    /// sent the last batch, so this runs on the blocking pool, not on a runtime worker.
+    /// sent the last batch (each export bounded by `OTEL_EXPORTER_OTLP_TIMEOUT`; the tokio
+    /// processor takes no timeout of its own), so this runs on the blocking pool, not on a
+    /// runtime worker the task may need.
     pub async fn shutdown(self) {
         let provider = self.provider;
-        let done =
-            tokio::task::spawn_blocking(move || provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT));
+        let done = tokio::task::spawn_blocking(move || provider.shutdown());
         match done.await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {

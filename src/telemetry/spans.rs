@@ -57,7 +57,7 @@ pub fn server_answered(span: &Span, status: u16) {
 }
 
 /// One GraphQL operation: `query CustomerPage`, `mutation`, ... `ty` and `name` as the
-/// executor will run them (`name` only when it is a GraphQL name).
+/// executor will run them (`name` as the document spells it, so always a GraphQL name).
 pub fn operation(ty: Option<&'static str>, name: Option<&str>) -> Span {
     if !traces() {
         return Span::none();
@@ -67,7 +67,7 @@ pub fn operation(ty: Option<&'static str>, name: Option<&str>) -> Span {
         (Some(ty), None) => ty.to_owned(),
         (None, _) => "GraphQL operation".to_owned(),
     };
-    let span = tracing::info_span!(
+    tracing::info_span!(
         target: TRACE_TARGET,
         "graphql.operation",
         otel.name = title,
@@ -76,8 +76,7 @@ pub fn operation(ty: Option<&'static str>, name: Option<&str>) -> Span {
         graphql.cost = Empty,
         graphql.error.codes = Empty,
         otel.status_code = Empty,
-    );
-    span
+    )
 }
 
 /// The cost async-graphql computed while validating, on the current operation's span.
