@@ -414,3 +414,61 @@ async fn traces_stay_off_unless_asked_for_and_grpc_is_refused_at_start() {
     .expect("the gateway refuses to start");
     assert!(refused.contains("gRPC is not built in"), "{refused}");
 }
+
+/// `OTEL_EXPORTER_OTLP_PROTOCOL=http/json`: the same spans as OTLP's JSON, and the service
+/// named by `OTEL_SERVICE_NAME`.
+#[tokio::test(flavor = "multi_thread")]
+async fn http_json_is_sent_when_asked_for() {
+    let receiver = Receiver::start().await;
+    let gateway = Gateway::start(&[
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            &format!("{}/v1/traces", receiver.endpoint),
+        ),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("OTEL_SERVICE_NAME", "vaultql-json"),
+    ])
+    .await
+    .expect("the gateway starts");
+    let page = gateway.graphql(CUSTOMER_PAGE, json!({}), None).await;
+    assert!(page["errors"].is_null(), "{page}");
+    gateway.stop().await;
+    let bodies = receiver.bodies.lock().unwrap().clone();
+    let names: Vec<String> = bodies
+        .iter()
+        .map(|body| serde_json::from_slice::<Value>(body).expect("OTLP JSON"))
+        .flat_map(|request| {
+            let mut names = Vec::new();
+            for resource in request["resourceSpans"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let attributes = resource["resource"]["attributes"].as_array().cloned();
+                let service = attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|kv| kv["key"] == "service.name")
+                    .map(|kv| kv["value"]["stringValue"].clone());
+                assert_eq!(service, Some(json!("vaultql-json")), "{resource}");
+                for scope in resource["scopeSpans"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    for span in scope["spans"].as_array().cloned().unwrap_or_default() {
+                        names.push(span["name"].as_str().unwrap_or_default().to_owned());
+                    }
+                }
+            }
+            names
+        })
+        .collect();
+    for name in [
+        "POST /graphql",
+        "query CustomerPage",
+        "load SubscriptionsByCustomer",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+}
