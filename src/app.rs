@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -27,6 +27,7 @@ use crate::gateway::session::SessionKeys;
 use crate::metrics::Metrics;
 use crate::readiness;
 use crate::redact::redacted_path;
+use crate::telemetry::spans;
 use crate::time::TimeSource;
 use crate::upstream::{Upstream, UpstreamConfig};
 use crate::vault::extract::BodyLimit;
@@ -286,19 +287,34 @@ fn with_http_layers(router: Router, max_body_bytes: usize, quiet: Option<QuietRe
                                 request_id = %redacted_path(request_id),
                                 // GraphQL requests fill it in (see gateway::http).
                                 operation = tracing::field::Empty,
+                                // Filled in only when traces are exported (see telemetry::spans).
+                                otel.name = tracing::field::Empty,
+                                otel.kind = tracing::field::Empty,
+                                otel.status_code = tracing::field::Empty,
+                                http.route = tracing::field::Empty,
+                                http.response.status_code = tracing::field::Empty,
                             )
                         };
                     }
-                    if quiet {
+                    let span = if quiet {
                         request_span!(Level::DEBUG)
                     } else {
                         request_span!(Level::INFO)
-                    }
+                    };
+                    let route = request.extensions().get::<MatchedPath>();
+                    spans::server(
+                        &span,
+                        request.method(),
+                        route.map(MatchedPath::as_str),
+                        request.headers(),
+                    );
+                    span
                 })
                 .on_response(
                     |response: &Response, latency: Duration, span: &tracing::Span| {
                         let status = response.status().as_u16();
                         let latency_ms = latency.as_millis() as u64;
+                        spans::server_answered(span, status);
                         // A quiet request's span is DEBUG (or, below that level, disabled).
                         let quiet = span.is_disabled()
                             || span.metadata().is_some_and(|m| *m.level() == Level::DEBUG);

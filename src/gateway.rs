@@ -85,7 +85,7 @@ const MAX_DEPTH: usize = 20;
 /// The schema, without any data: for `vaultql schema` and as the one served (each request
 /// brings its own data).
 pub fn schema() -> VaultSchema {
-    Schema::build(
+    let builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot,
@@ -99,8 +99,12 @@ pub fn schema() -> VaultSchema {
         "A point in time, as an RFC 3339 string in UTC, such as `\"2027-01-31T12:00:00Z\"`.",
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(cost::MAX_COST)
-    .finish()
+    .limit_complexity(cost::MAX_COST);
+    if crate::telemetry::traces() {
+        builder.extension(cost::CostOnSpan).finish()
+    } else {
+        builder.finish()
+    }
 }
 
 /// The schema in SDL, as committed in `schema/vault.graphql`.

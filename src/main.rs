@@ -20,16 +20,20 @@ async fn main() -> anyhow::Result<()> {
             }
         });
     }
-    vaultql::telemetry::init(cli.log_json);
+    let telemetry = vaultql::telemetry::init(cli.log_json)?;
     let app = match cli.command {
         Command::Serve(args) => Application::build(args).await?,
         Command::Sandbox(args) => Application::build_sandbox(args).await?,
         Command::Schema => {
             print!("{}", vaultql::gateway::sdl());
+            telemetry.shutdown().await;
             return Ok(());
         }
         Command::Healthcheck(_) => return Ok(()),
     };
-    app.run_until_stopped().await?;
+    let stopped = app.run_until_stopped().await;
+    // After a graceful shutdown every request's spans have ended: the last ones go out now.
+    telemetry.shutdown().await;
+    stopped?;
     Ok(())
 }

@@ -26,6 +26,7 @@ pub use error::UpstreamError;
 use inflight::InFlight;
 pub use payments::PgCall;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::metrics::Metrics;
 use crate::qualpay::{
@@ -35,6 +36,7 @@ use crate::qualpay::{
     SubscriptionActionRequest, Transaction, UpdateBillingCardRequest, UpdateCustomerRequest,
     UpdateShippingAddressRequest, UpdateSubscriptionRequest,
 };
+use crate::telemetry::spans;
 
 /// Idle pooled connections are closed before the 60 s keep-alive of common load balancers, so
 /// the client never sends on a connection the other side is closing.
@@ -716,14 +718,18 @@ impl Upstream {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<T, UpstreamError> {
-        let request = self.request(&self.platform, &method, route, segments, query, body)?;
+        let mut request = self.request(&self.platform, &method, route, segments, query, body)?;
+        let span = spans::upstream(&method, route);
+        spans::inject(&span, request.headers_mut());
         let read_key = (method == Method::GET).then(|| self.call_key(&request));
         let metrics = self.metrics.clone();
         let call = self.http.execute(request);
+        let call_span = span.clone();
         let timed = async move {
             let started = Instant::now();
             let result = call.await;
             let status = result.as_ref().ok().map(|r| r.status().as_u16());
+            spans::upstream_answered(&call_span, status);
             let body = match result {
                 Ok(response) => read_body(response).await,
                 Err(error) => Err(UpstreamError::from_reqwest(error)),
@@ -733,10 +739,16 @@ impl Upstream {
         };
         let body = if let Some(key) = read_key {
             let last_write = self.last_write.load(Ordering::SeqCst);
-            let joined = || self.metrics.record_shared_read(route);
-            self.inflight.read(key, last_write, timed, joined).await
+            let joined = || {
+                spans::upstream_joined(&span);
+                self.metrics.record_shared_read(route);
+            };
+            self.inflight
+                .read(key, last_write, timed, joined)
+                .instrument(span.clone())
+                .await
         } else {
-            let body = timed.await;
+            let body = timed.instrument(span.clone()).await;
             // Whatever its outcome (a timed-out write may still have happened), later reads of
             // this request do not join calls made before it.
             let epoch = self.inflight.write_done();

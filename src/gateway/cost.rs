@@ -6,7 +6,10 @@
 //! and refuses a document over [`MAX_COST`] (the schema's `limit_complexity`) before any
 //! resolver runs, so before any upstream call; [`explain`] words that refusal.
 
-use async_graphql::ServerError;
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+use async_graphql::{ServerError, ValidationResult};
 
 use super::error::coded;
 
@@ -52,6 +55,29 @@ pub fn explain(error: &mut ServerError) {
                  or fewer fields"
             ),
         );
+    }
+}
+
+/// Puts each operation's cost on its trace span (`graphql.cost`); installed only when traces
+/// are exported.
+pub struct CostOnSpan;
+
+impl ExtensionFactory for CostOnSpan {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(CostOnSpan)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for CostOnSpan {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        crate::telemetry::spans::record_cost(result.complexity);
+        Ok(result)
     }
 }
 

@@ -24,6 +24,8 @@ use super::graphiql;
 use super::nulls::FieldTypes;
 use crate::metrics::{GraphqlRequest, Metrics};
 use crate::redact::{CARD_LIKE_DIGITS, redact_digits};
+use crate::telemetry::spans;
+use tracing::Instrument;
 
 /// Most operations one batched POST may carry.
 pub const MAX_BATCH: usize = 10;
@@ -260,16 +262,22 @@ async fn execute_json<E: Executor>(
     }
     let batches = IdleBatches::default();
     let operation_name = params.operation_name.clone();
+    let span = operation_span(&document, operation_name.as_deref());
     let request = prepare(params.into_request(query.clone(), document)?, &batches);
-    let mut response = batches.drive(shared.executor.execute(request)).await;
+    let mut response = batches
+        .drive(shared.executor.execute(request))
+        .instrument(span.clone())
+        .await;
+    if is_request_error(&response) {
+        response.errors.iter_mut().for_each(cost::explain);
+    }
+    spans::operation_errors(&span, error_codes(&response.errors));
     if response.errors.iter().any(is_unauthenticated) {
         // The upstream refused the caller's key: a 401, not a 200 with field errors.
         return Err(Rejection::Unauthenticated(response.errors));
     }
     if is_request_error(&response) {
-        let mut errors = response.errors;
-        errors.iter_mut().for_each(cost::explain);
-        return Err(Rejection::Request(errors));
+        return Err(Rejection::Request(response.errors));
     }
     seen.errors = response.errors.iter().map(code_label).collect();
     shared
@@ -281,6 +289,8 @@ async fn execute_json<E: Executor>(
     if size > shared.max_response_bytes {
         // Execution happened (a mutation's change stands); only its answer is withheld.
         tracing::debug!(size, "GraphQL response over the size limit");
+        let codes = error_codes(&response.errors).chain(["RESPONSE_TOO_LARGE"]);
+        spans::operation_errors(&span, codes);
         let error = coded(
             "RESPONSE_TOO_LARGE",
             format!(
@@ -366,7 +376,35 @@ fn has_card_like_digits(name: &str) -> bool {
     )
 }
 
-/// `[_A-Za-z][_0-9A-Za-z]*`, at most 100 characters.
+/// The operation's trace span (see [`spans::operation`]): its type and name (a parsed GraphQL
+/// name, so never anything else the client sent) as the executor will pick them.
+fn operation_span(document: &ExecutableDocument, name: Option<&str>) -> tracing::Span {
+    if !crate::telemetry::traces() {
+        return tracing::Span::none();
+    }
+    let Some((name, ty)) = selected_operation(document, name) else {
+        return spans::operation(None, None);
+    };
+    let ty = match ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    spans::operation(Some(ty), name)
+}
+
+/// The `extensions.code` of each error that has one.
+fn error_codes(errors: &[ServerError]) -> impl Iterator<Item = &str> {
+    errors
+        .iter()
+        .filter_map(|error| match error.extensions.as_ref()?.get("code")? {
+            GqlValue::String(code) => Some(code.as_str()),
+            GqlValue::Enum(code) => Some(code.as_str()),
+            _ => None,
+        })
+}
+
+/// `[_A-Za-z][_0-9A-Za-z]*`, at most 100 characters (`_4111...` is one: see `has_card_like_digits`).
 fn is_graphql_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 100
@@ -441,13 +479,21 @@ pub fn check_document(query: &str) -> Result<ExecutableDocument, Vec<ServerError
 /// The type of the operation the executor will pick; `None` when it is ambiguous or unknown
 /// (the executor reports that).
 pub fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    selected_operation(document, name).map(|(_, ty)| ty)
+}
+
+/// The name (if it has one) and type of the operation the executor will pick.
+fn selected_operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'a str>, OperationType)> {
     let mut operations = document.operations.iter();
     let selected = match name {
         Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
         None if operations.len() == 1 => operations.next(),
         None => None,
     };
-    selected.map(|(_, operation)| operation.node.ty)
+    selected.map(|(name, operation)| (name.map(|n| n.as_str()), operation.node.ty))
 }
 
 /// Scrubs error messages as [`errors_json`] does, for answers that are not written by it (those

@@ -17,19 +17,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
+use tracing::Instrument;
 
 /// The fetches one request's loaders have asked to run, parked until the request is idle.
 #[derive(Clone, Default)]
 pub struct IdleBatches(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
 
 impl IdleBatches {
-    /// What the request's loaders are given in place of `tokio::spawn`.
+    /// What the request's loaders are given in place of `tokio::spawn`. With traces on, a fetch
+    /// runs in the span it was asked for in (the operation's), so its loader batch and upstream
+    /// calls are the operation's children.
     pub fn spawner(&self) -> impl Fn(BoxFuture<'static, ()>) + Send + Sync + 'static {
         let parked = self.0.clone();
-        move |fetch| parked.lock().unwrap_or_else(|e| e.into_inner()).push(fetch)
+        move |fetch| {
+            let fetch = if crate::telemetry::traces() {
+                fetch.instrument(tracing::Span::current()).boxed()
+            } else {
+                fetch
+            };
+            parked.lock().unwrap_or_else(|e| e.into_inner()).push(fetch)
+        }
     }
 
     /// Runs `request` (one GraphQL execution) to completion, starting the parked fetches

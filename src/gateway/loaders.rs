@@ -8,22 +8,26 @@
 
 mod billing;
 mod customer;
+mod instrumented;
 mod payments;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use crate::config::UpstreamBatch;
 use crate::gateway::idle::IdleBatches;
-use crate::metrics::Metrics;
 use crate::qualpay::{CustomerVault, RecurringPlan, Subscription, Transaction};
 use crate::upstream::{Upstream, UpstreamError};
 use billing::{PlanByCode, SubscriptionById, SubscriptionsByCustomer, TransactionsBySubscription};
 use customer::CustomerById;
+use instrumented::Instrumented;
 pub use payments::{Conditions, CustomerPayments, LatestKey, NEWEST_FIRST};
 use payments::{LatestByCustomer, PaymentById, RefundsByPayment};
+
+/// A request's loader of `T`: batches start when the request is idle, each counted and in a
+/// trace span.
+type IdleLoader<T> = DataLoader<Instrumented<T>, HashMapCache>;
 
 /// A list a loader yields for one key (a customer's subscriptions, a subscription's payment
 /// attempts), newest first.
@@ -31,14 +35,14 @@ pub type List<T> = Arc<[Arc<T>]>;
 
 /// The loaders of one request.
 pub struct Loaders {
-    customers: Idle<CustomerById>,
-    subscriptions: Idle<SubscriptionById>,
-    subscriptions_by_customer: Idle<SubscriptionsByCustomer>,
-    plans: Idle<PlanByCode>,
-    transactions: Idle<TransactionsBySubscription>,
-    payments: Idle<PaymentById>,
-    latest_payments: Idle<LatestByCustomer>,
-    refunds: Idle<RefundsByPayment>,
+    customers: IdleLoader<CustomerById>,
+    subscriptions: IdleLoader<SubscriptionById>,
+    subscriptions_by_customer: IdleLoader<SubscriptionsByCustomer>,
+    plans: IdleLoader<PlanByCode>,
+    transactions: IdleLoader<TransactionsBySubscription>,
+    payments: IdleLoader<PaymentById>,
+    latest_payments: IdleLoader<LatestByCustomer>,
+    refunds: IdleLoader<RefundsByPayment>,
 }
 
 impl Loaders {
@@ -221,50 +225,16 @@ impl Loaders {
     }
 }
 
-/// A request's loader of `T`, its batches counted.
-type Idle<T> = DataLoader<Measured<T>, HashMapCache>;
-
 /// A loader whose fetches start when its request is idle (see [`crate::gateway::idle`]): with
 /// no delay, a fetch takes every key asked for by then as soon as it starts. Its batches are
 /// counted in `upstream`'s metrics.
-fn idle_loader<T, K>(inner: T, upstream: &Upstream, batches: &IdleBatches) -> Idle<T>
+fn idle_loader<T, K>(inner: T, upstream: &Upstream, batches: &IdleBatches) -> IdleLoader<T>
 where
     T: Loader<K>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
-    let inner = Measured::new(inner, upstream);
+    let inner = Instrumented::new(inner, upstream.metrics().clone());
     DataLoader::with_cache(inner, batches.spawner(), HashMapCache::default())
         .delay(std::time::Duration::ZERO)
         .max_batch_size(1000)
-}
-
-/// A loader whose batches are counted in `vaultql_loader_batch_keys{loader}`, the label being
-/// its type's name (`CustomerById`).
-pub struct Measured<T> {
-    inner: T,
-    name: &'static str,
-    metrics: Arc<Metrics>,
-}
-
-impl<T> Measured<T> {
-    fn new(inner: T, upstream: &Upstream) -> Self {
-        let path = std::any::type_name::<T>();
-        Self {
-            inner,
-            name: path.rsplit("::").next().unwrap_or(path),
-            metrics: upstream.metrics().clone(),
-        }
-    }
-}
-
-impl<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static> Loader<K>
-    for Measured<T>
-{
-    type Value = T::Value;
-    type Error = T::Error;
-
-    async fn load(&self, keys: &[K]) -> Result<HashMap<K, T::Value>, T::Error> {
-        self.metrics.record_loader_batch(self.name, keys.len());
-        self.inner.load(keys).await
-    }
 }

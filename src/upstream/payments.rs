@@ -9,9 +9,11 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use reqwest::Method;
+use tracing::Instrument;
 
 use super::{BrowseParams, Upstream, UpstreamError};
 use crate::qualpay::{ListResponse, PgRequest, PgResponse, Transaction};
+use crate::telemetry::spans;
 
 /// One Payment Gateway operation; the ones on a transaction name its `pg_id`.
 #[derive(Debug, Clone, Copy)]
@@ -75,14 +77,17 @@ impl Upstream {
         let mut segments = vec![operation];
         segments.extend(call.pg_id());
         let base = self.pg.clone();
-        let built = self.request(&base, &Method::POST, route, &segments, &[], Some(request))?;
+        let mut built = self.request(&base, &Method::POST, route, &segments, &[], Some(request))?;
+        let span = spans::upstream(&Method::POST, route);
+        spans::inject(&span, built.headers_mut());
         let started = Instant::now();
-        let result = self.http.execute(built).await;
+        let result = self.http.execute(built).instrument(span.clone()).await;
         let status = result.as_ref().ok().map(|r| r.status().as_u16());
+        spans::upstream_answered(&span, status);
         let answer = match result {
             Ok(response) => {
                 let status = response.status().as_u16();
-                match response.bytes().await {
+                match response.bytes().instrument(span).await {
                     Ok(body) => read_pg(status, &body),
                     Err(error) => Err(lost(&error)),
                 }

@@ -27,6 +27,7 @@ mod secrets;
 mod sessions;
 mod shared_reads;
 pub(crate) mod support;
+mod traces;
 mod types;
 mod upstream_mode;
 mod vault_key;
