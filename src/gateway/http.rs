@@ -378,7 +378,7 @@ fn has_card_like_digits(name: &str) -> bool {
 
 /// The operation's trace span (see [`spans::operation`]): its type and name (a parsed GraphQL
 /// name, so never anything else the client sent) as the executor will pick them.
-fn operation_span(document: &ExecutableDocument, name: Option<&str>) -> tracing::Span {
+pub(super) fn operation_span(document: &ExecutableDocument, name: Option<&str>) -> tracing::Span {
     if !crate::telemetry::traces() {
         return tracing::Span::none();
     }
@@ -394,7 +394,7 @@ fn operation_span(document: &ExecutableDocument, name: Option<&str>) -> tracing:
 }
 
 /// The `extensions.code` of each error that has one.
-fn error_codes(errors: &[ServerError]) -> impl Iterator<Item = &str> {
+pub(super) fn error_codes(errors: &[ServerError]) -> impl Iterator<Item = &str> {
     errors
         .iter()
         .filter_map(|error| match error.extensions.as_ref()?.get("code")? {

@@ -28,6 +28,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use futures_util::{SinkExt, future};
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
+use tracing::Instrument;
 
 use super::error::coded;
 use super::events::{EventBroker, LiveEvent};
@@ -35,6 +36,7 @@ use super::http::{self, Admit};
 use super::idle::IdleBatches;
 use super::live_query::CurrentEvent;
 use crate::metrics::Metrics;
+use crate::telemetry::spans;
 
 /// How long a client has to send `connection_init`.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -403,7 +405,8 @@ impl<E: Executor> LiveExecutor<E> {
     }
 
     /// One execution of `operation`, for `event` when there is one: admitted now, with fresh
-    /// loaders and budget, driven as an HTTP request is ([`IdleBatches`]).
+    /// loaders and budget, driven as an HTTP request is ([`IdleBatches`]), in an operation
+    /// span of its own when traces are exported.
     async fn run(&self, operation: &Operation, event: Option<Arc<LiveEvent>>) -> Vec<Response> {
         let prepare = match (self.live.admit)(&self.auth) {
             Ok(prepare) => prepare,
@@ -428,7 +431,12 @@ impl<E: Executor> LiveExecutor<E> {
             .schema
             .execute_stream(request, None)
             .collect::<Vec<_>>();
-        let mut responses = batches.drive(execution).await;
+        // Each execution is a trace of its own, as an HTTP request is: a socket may live for
+        // hours, an execution takes milliseconds.
+        let span = http::operation_span(&operation.document, operation.operation_name.as_deref());
+        let mut responses = batches.drive(execution).instrument(span.clone()).await;
+        let codes = responses.iter().flat_map(|r| http::error_codes(&r.errors));
+        spans::operation_errors(&span, codes);
         for response in &mut responses {
             http::scrub_errors(&mut response.errors);
         }

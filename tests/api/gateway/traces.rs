@@ -376,6 +376,84 @@ async fn a_query_is_one_trace_through_gateway_loaders_and_vault_and_nothing_secr
 /// Off unless asked for: with no endpoint nothing reaches the default one (the receiver sits on
 /// 4318 when that port is free), with `OTEL_SDK_DISABLED=true` nothing reaches the one named;
 /// gRPC, not built in, is refused at start with what to set instead.
+/// An operation over the GraphQL socket (`graphql-transport-ws`) is traced as one over HTTP
+/// is: its operation span, the loader batch and upstream call under it, the vault's span joined.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operation_over_the_socket_is_one_trace_down_to_the_vault() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let receiver = Receiver::start().await;
+    let gateway = Gateway::start(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint)])
+        .await
+        .expect("the gateway starts");
+    let url = gateway.base.replacen("http://", "ws://", 1) + "/graphql";
+    let mut request = url.into_client_request().expect("a request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the socket opens");
+    let mut answers = Vec::new();
+    for message in [
+        json!({ "type": "connection_init", "payload": { "Authorization": gateway.authorization } }),
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": CUSTOMER_PAGE } }),
+    ] {
+        socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("sent");
+        // Up to the acknowledgement, then up to the operation's `complete`.
+        loop {
+            let next = tokio::time::timeout(STOP_DEADLINE, socket.next())
+                .await
+                .expect("an answer in time");
+            let Some(Ok(Message::Text(text))) = next else {
+                panic!("the socket ended: {next:?}; {answers:?}");
+            };
+            let answer: Value = serde_json::from_str(&text).expect("JSON");
+            let done = matches!(answer["type"].as_str(), Some("connection_ack" | "complete"));
+            answers.push(answer);
+            if done {
+                break;
+            }
+        }
+    }
+    let result = answers
+        .iter()
+        .find(|answer| answer["type"] == "next")
+        .unwrap_or_else(|| panic!("no result: {answers:?}"));
+    assert!(result["payload"]["errors"].is_null(), "{result}");
+    let _ = socket.close(None).await;
+    gateway.stop().await;
+
+    let spans = receiver.spans();
+    let operation = spans
+        .iter()
+        .find(|s| s.name == "query CustomerPage")
+        .unwrap_or_else(|| panic!("no operation span: {spans:#?}"));
+    assert_eq!(operation.attributes["graphql.operation.type"], "query");
+    let in_trace = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name && s.trace_id == operation.trace_id)
+            .unwrap_or_else(|| panic!("no {name} in the operation's trace: {spans:#?}"))
+    };
+    let loader = in_trace("load SubscriptionsByCustomer");
+    assert_eq!(loader.parent, operation.span_id);
+    let upstream = in_trace("GET /subscription");
+    assert_eq!((upstream.kind, &upstream.parent), (CLIENT, &loader.span_id));
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.kind == SERVER && s.parent == upstream.span_id),
+        "the vault's span joins the call: {spans:#?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn traces_stay_off_unless_asked_for_and_grpc_is_refused_at_start() {
     let receiver = match Receiver::start_on("127.0.0.1:4318").await {
